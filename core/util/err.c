@@ -22,6 +22,7 @@ const char *petrel_strerror(int err)
     case PETREL_EPENDING: return "pending";
     case PETREL_ECLOSED: return "closed";
     case PETREL_ENOTSUP: return "not supported";
+    case PETREL_EMODIFIED: return "modified since the given modseq";
     default: return "unknown error";
     }
 }

@@ -28,6 +28,7 @@ enum petrel_err {
     PETREL_EPENDING = -1016,     /* not an error: the operation completes later */
     PETREL_ECLOSED = -1017,      /* the session or object is gone */
     PETREL_ENOTSUP = -1018,      /* not supported by this host or build */
+    PETREL_EMODIFIED = -1019,    /* changed since the given modseq (CONDSTORE) */
 };
 
 #endif
