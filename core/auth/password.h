@@ -32,7 +32,7 @@
 #define AUTH_SCRYPT_MAX_LN 20
 #define AUTH_SCRYPT_MAX_R 32
 #define AUTH_SCRYPT_MAX_P 16
-#define AUTH_SCRYPT_MAX_RP 64                   /* r * p: bounds the CPU time */
+#define AUTH_SCRYPT_MAX_WORK (1u << 23)          /* N * r * p: bounds the CPU time (64x default) */
 #define AUTH_SCRYPT_MAX_MEM (256u * 1024 * 1024) /* 128*r*(N+2) + 128*r*p bytes */
 #define AUTH_SCRYPT_SALT_LEN 16
 #define AUTH_SCRYPT_KEY_LEN 32

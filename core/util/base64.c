@@ -25,8 +25,7 @@ int base64_encode(const void *src, size_t len, enum base64_pad pad, char *dst, s
                   size_t *len_r)
 {
     const uint8_t *s = src;
-    if (len > (SIZE_MAX - 4) / 4 * 3 || dstsize == 0 ||
-        base64_encoded_len(len, pad) > dstsize - 1)
+    if (len > (SIZE_MAX - 4) / 4 * 3 || dstsize == 0 || base64_encoded_len(len, pad) > dstsize - 1)
         return PETREL_ETOOBIG;
     size_t o = 0, i = 0;
     for (; i + 3 <= len; i += 3) {
