@@ -28,7 +28,7 @@
  *   log_level            debug | info | warn | error             [info]
  *   auth_plaintext       loopback | always | never: when plaintext AUTH/LOGIN/USER is
  *                        allowed; loopback = over TLS or from a loopback peer   [loopback]
- *   auth_scrypt_ln       log2(N) of new scrypt hashes, 10..22    [15]
+ *   auth_scrypt_ln       log2(N) of new scrypt hashes, 10..20    [15]
  *   auth_scrypt_r        scrypt r, 1..32                         [8]
  *   auth_scrypt_p        scrypt p, 1..16                         [1]
  *   auth_cache_ttl       seconds a verified login is cached, 0..86400, 0 = off  [300]
@@ -41,6 +41,8 @@
  *   max_line_length      bytes of one protocol line, 512..1048576          [65536]
  *   max_message_size     bytes, K/M/G suffix (powers of 1024), 1K..2G      [50M]
  *   pid_file             written by petreld                       [unset]
+ *   tls_self_signed      no | yes: use the development self-signed pair <data>/tls/cert.pem
+ *                        and key.pem (made by petreld if missing); excludes tls_cert/tls_key [no]
  *
  * Listener keys:
  *   plugin               plugin name (imap -> imap.so)            required
@@ -82,7 +84,7 @@ enum srv_auth_plaintext {
 };
 
 /* The limits a listener may override. */
-struct srv_limits {
+struct srv_listen_limits {
     uint32_t max_connections;
     uint32_t idle_timeout;    /* seconds */
     uint32_t max_line_length; /* bytes */
@@ -93,8 +95,8 @@ struct srv_limits {
 struct srv_address {
     struct sockaddr_storage ss; /* AF_INET or AF_INET6; "*" is in6addr_any */
     socklen_t sslen;
-    bool dual_stack;            /* "*:port": bind with IPV6_V6ONLY = 0 */
-    char text[64];              /* as written in the file, for logs */
+    bool dual_stack; /* "*:port": bind with IPV6_V6ONLY = 0 */
+    char text[64];   /* as written in the file, for logs */
 };
 
 /* A key the host does not know, kept for the plugin. */
@@ -109,8 +111,8 @@ struct srv_listener {
     char *plugin; /* plugin name */
     struct srv_address addr;
     enum srv_tls_mode tls;
-    struct srv_limits limits; /* global values with this listener's overrides applied */
-    unsigned line;            /* the [listener NAME] line */
+    struct srv_listen_limits limits; /* global values with this listener's overrides applied */
+    unsigned line;                   /* the [listener NAME] line */
     struct srv_setting *settings;
     size_t n_settings;
 };
@@ -130,14 +132,16 @@ struct srv_config {
     char *tls_cert;
     char *tls_key;
     unsigned tls_cert_line, tls_key_line; /* 0 when not from a file */
-    bool tls_self_signed; /* dev default: petreld creates the pair if missing */
+    bool tls_self_signed; /* cert/key are <data>/tls/{cert,key}.pem, made by petreld if missing */
+    bool dev_default;     /* the built-in development setup: listeners whose plugin is not
+                             built are skipped (with a warning) instead of failing start-up */
     unsigned workers;
     char *log_file;
     enum log_level log_level;
     enum srv_auth_plaintext auth_plaintext;
     unsigned auth_scrypt_ln, auth_scrypt_r, auth_scrypt_p;
     uint32_t auth_cache_ttl;
-    struct srv_limits limits; /* the global values */
+    struct srv_listen_limits limits; /* the global values */
     uint32_t max_connections_per_ip;
     uint32_t session_timeout;
     char *pid_file;
@@ -193,6 +197,12 @@ const char *srv_listener_setting(const struct srv_listener *l, const char *key);
 
 /* The listener called name, or NULL. */
 const struct srv_listener *srv_config_listener(const struct srv_config *cfg, const char *name);
+
+/*
+ * Replaces cfg->data (petreld --data DIR); with tls_self_signed the certificate
+ * paths follow it. Errors: PETREL_ENOMEM (cfg unchanged).
+ */
+int srv_config_set_data(struct srv_config *cfg, const char *dir);
 
 /* Frees *cfg_r (may be NULL) and sets it to NULL. */
 void srv_config_free(struct srv_config **cfg_r);

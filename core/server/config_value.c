@@ -13,12 +13,10 @@ int cfg_value_uint(const char *v, size_t len, uint64_t min, uint64_t max, uint64
     if (str_to_u64(v, len, &n) < 0) {
         /* all digits but too long for uint64: out of range, not malformed */
         for (size_t i = 0; i < len; i++)
-            if (v[i] < '0' || v[i] > '9')
-                return PETREL_EINVAL;
+            if (v[i] < '0' || v[i] > '9') return PETREL_EINVAL;
         return len ? PETREL_ETOOBIG : PETREL_EINVAL;
     }
-    if (n < min || n > max)
-        return PETREL_ETOOBIG;
+    if (n < min || n > max) return PETREL_ETOOBIG;
     *n_r = n;
     return 0;
 }
@@ -28,23 +26,26 @@ int cfg_value_size(const char *v, size_t len, uint64_t min, uint64_t max, uint64
     uint64_t mult = 1;
     if (len > 1) {
         switch (str_ascii_upper(v[len - 1])) {
-        case 'K': mult = 1024; break;
-        case 'M': mult = 1024 * 1024; break;
-        case 'G': mult = 1024 * 1024 * 1024; break;
-        default: break;
+        case 'K':
+            mult = 1024;
+            break;
+        case 'M':
+            mult = 1024 * 1024;
+            break;
+        case 'G':
+            mult = 1024 * 1024 * 1024;
+            break;
+        default:
+            break;
         }
-        if (mult > 1)
-            len--;
+        if (mult > 1) len--;
     }
     uint64_t n;
     int rc = cfg_value_uint(v, len, 0, UINT64_MAX, &n);
-    if (rc < 0)
-        return rc;
-    if (n > UINT64_MAX / mult)
-        return PETREL_ETOOBIG;
+    if (rc < 0) return rc;
+    if (n > UINT64_MAX / mult) return PETREL_ETOOBIG;
     n *= mult;
-    if (n < min || n > max)
-        return PETREL_ETOOBIG;
+    if (n < min || n > max) return PETREL_ETOOBIG;
     *n_r = n;
     return 0;
 }
@@ -63,8 +64,7 @@ int cfg_value_enum(const char *v, size_t len, const char *const *names, int *idx
 /* Copies [v, v+len) into a NUL-terminated dst of size dstsize, or fails. */
 static int cfg_value_copy(char *dst, size_t dstsize, const char *v, size_t len)
 {
-    if (len >= dstsize)
-        return PETREL_EINVAL;
+    if (len >= dstsize) return PETREL_EINVAL;
     memcpy(dst, v, len);
     dst[len] = '\0';
     return 0;
@@ -106,13 +106,10 @@ int cfg_value_address(const char *v, size_t len, struct srv_address *a_r)
     size_t colon = len;
     while (colon > 0 && v[colon - 1] != ':')
         colon--;
-    if (colon < 2 || len - colon == 0 || len >= sizeof(a.text))
-        return PETREL_EINVAL;
+    if (colon < 2 || len - colon == 0 || len >= sizeof(a.text)) return PETREL_EINVAL;
     uint64_t port;
-    if (cfg_value_uint(v + colon, len - colon, 1, 65535, &port) < 0)
-        return PETREL_EINVAL;
-    if (cfg_address_host(v, colon - 1, &a) < 0)
-        return PETREL_EINVAL;
+    if (cfg_value_uint(v + colon, len - colon, 1, 65535, &port) < 0) return PETREL_EINVAL;
+    if (cfg_address_host(v, colon - 1, &a) < 0) return PETREL_EINVAL;
     if (a.ss.ss_family == AF_INET6)
         ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons((uint16_t)port);
     else
@@ -125,8 +122,7 @@ int cfg_value_address(const char *v, size_t len, struct srv_address *a_r)
 
 static uint16_t cfg_address_port(const struct srv_address *a)
 {
-    if (a->ss.ss_family == AF_INET6)
-        return ((const struct sockaddr_in6 *)&a->ss)->sin6_port;
+    if (a->ss.ss_family == AF_INET6) return ((const struct sockaddr_in6 *)&a->ss)->sin6_port;
     return ((const struct sockaddr_in *)&a->ss)->sin_port;
 }
 
@@ -139,14 +135,10 @@ static bool cfg_address_is_any(const struct srv_address *a)
 
 bool cfg_address_overlap(const struct srv_address *a, const struct srv_address *b)
 {
-    if (cfg_address_port(a) != cfg_address_port(b))
-        return false;
-    if (a->dual_stack || b->dual_stack)
-        return true;
-    if (a->ss.ss_family != b->ss.ss_family)
-        return false;
-    if (cfg_address_is_any(a) || cfg_address_is_any(b))
-        return true;
+    if (cfg_address_port(a) != cfg_address_port(b)) return false;
+    if (a->dual_stack || b->dual_stack) return true;
+    if (a->ss.ss_family != b->ss.ss_family) return false;
+    if (cfg_address_is_any(a) || cfg_address_is_any(b)) return true;
     if (a->ss.ss_family == AF_INET6)
         return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
                       &((const struct sockaddr_in6 *)&b->ss)->sin6_addr,

@@ -28,4 +28,7 @@ int cfg_value_address(const char *v, size_t len, struct srv_address *a_r);
 /* True when a and b cannot both be bound (same port, overlapping addresses). */
 bool cfg_address_overlap(const struct srv_address *a, const struct srv_address *b);
 
+/* A new config holding only the defaults (config.c; used by the parser and the dev default). */
+int srv_config_new_defaults(const char *file, struct srv_config **cfg_r);
+
 #endif
