@@ -102,8 +102,8 @@ int srv_loop_run(srv_loop_t *loop);
 void srv_loop_stop(srv_loop_t *loop);
 
 typedef void (*srv_post_fn)(void *arg);
-/* Runs fn(arg) on the loop's thread soon. Any thread. FIFO per poster.
- * 0, PETREL_ENOMEM, or PETREL_ECLOSED when the loop was freed/closed. */
+/* Runs fn(arg) on the loop's thread soon (one malloc'd node per post). Any
+ * thread; FIFO. The loop must outlive every poster. 0 or PETREL_ENOMEM. */
 int srv_loop_post(srv_loop_t *loop, srv_post_fn fn, void *arg);
 
 /* True when called on the thread currently running this loop. */

@@ -23,6 +23,7 @@ const char *petrel_strerror(int err)
     case PETREL_ECLOSED: return "closed";
     case PETREL_ENOTSUP: return "not supported";
     case PETREL_EMODIFIED: return "modified since the given modseq";
+    case PETREL_ENEEDTLS: return "TLS required";
     default: return "unknown error";
     }
 }

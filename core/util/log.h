@@ -20,7 +20,7 @@ void log_set_level(enum log_level min);
 enum log_level log_get_level(void);
 
 void log_write(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vwrite(enum log_level lvl, const char *fmt, va_list ap);
+void log_vwrite(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define log_debug(...) log_write(LOG_LVL_DEBUG, __VA_ARGS__)
 #define log_info(...) log_write(LOG_LVL_INFO, __VA_ARGS__)

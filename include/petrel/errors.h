@@ -29,6 +29,7 @@ enum petrel_err {
     PETREL_ECLOSED = -1017,      /* the session or object is gone */
     PETREL_ENOTSUP = -1018,      /* not supported by this host or build */
     PETREL_EMODIFIED = -1019,    /* changed since the given modseq (CONDSTORE) */
+    PETREL_ENEEDTLS = -1020,     /* refused without TLS (plaintext password) */
 };
 
 #endif

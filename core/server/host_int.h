@@ -1,0 +1,165 @@
+/*
+ * host_int.h - what the host's files share: the session, the listener, the
+ * process-wide host. Not visible to plugins (they see opaque handles).
+ */
+#ifndef PETREL_SERVER_HOST_INT_H
+#define PETREL_SERVER_HOST_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <petrel/plugin.h>
+
+#include "auth/cache.h"
+#include "auth/password.h"
+#include "auth/pool.h"
+#include "auth/sasl.h"
+#include "auth/throttle.h"
+#include "server/config.h"
+#include "server/conn.h"
+#include "server/host.h"
+#include "server/limits.h"
+#include "server/loader.h"
+#include "server/loop.h"
+#include "server/tls.h"
+#include "store/store.h"
+
+struct srv_host;
+
+/* A [listener NAME] section bound to its plugin. petrel_listener to plugins. */
+struct petrel_listener {
+    struct srv_host *host;
+    const struct srv_listener *cfg;
+    srv_plugin_t *plugin;       /* shared by listeners of the same plugin */
+    void *data;                 /* the plugin's listener_open result */
+    int opened;                 /* listener_open succeeded */
+    srv_conn_settings_t conn_set;
+    srv_limits_t *limits;       /* max_connections of this listener (+ per-ip) */
+    void *net;                  /* the bound listener (server/listener.h) */
+};
+
+/* One client connection with its plugin session. petrel_session to plugins. */
+struct petrel_session {
+    struct srv_host *host;
+    struct petrel_listener *lst;
+    srv_conn_t *conn;           /* NULL once the connection is gone */
+    srv_loop_t *loop;
+    void *pdata;                /* the plugin's session data */
+    uint64_t id;
+    atomic_int refs;            /* the connection's + one per pending completion */
+    unsigned pending;           /* writes and logins in flight: input is paused */
+    int started;                /* session_start returned 0 */
+    int ended;                  /* session_end was called */
+    /* the logged-in user */
+    uint64_t user_id;
+    char user[STORE_ADDRESS_MAX + 1];
+    struct auth_sasl *sasl;     /* only during an AUTHENTICATE exchange */
+    srv_timer_t timer;          /* the plugin's timer */
+    srv_timer_t auth_delay;     /* a throttled failure is answered late */
+    int auth_delayed_rc;
+    /* mailbox watching (guarded by the host's watch_lock) */
+    uint32_t watch_mbox;
+    struct petrel_session *watch_next, *watch_prev;
+    /* every session of the process (guarded by sessions_lock) */
+    struct petrel_session *all_next, *all_prev;
+    char peer[64];
+};
+
+struct srv_host {
+    const struct srv_config *cfg;
+    struct petrel_listener *listeners;
+    size_t n_listeners;
+    srv_plugin_t **plugins;     /* distinct plugins */
+    size_t n_plugins;
+    srv_tls_t *tls;
+    store_t *store;
+    store_writer_t *writer;
+    srv_workers_t *workers;
+    srv_limits_t *ip_limits;    /* max_connections_per_ip across listeners */
+    struct auth_pool *auth_pool;
+    struct auth_throttle *throttle;
+    struct auth_cache *auth_cache;
+    struct auth_scrypt_params scrypt;
+
+    pthread_mutex_t sessions_lock;
+    struct petrel_session *sessions;
+    unsigned n_sessions;
+    atomic_int stopping;
+
+    pthread_mutex_t watch_lock;
+    struct petrel_session *watchers; /* sessions watching a mailbox */
+    srv_timer_t gen_timer;           /* notices other processes' commits */
+    uint64_t gen_seen;
+    atomic_uint_fast64_t own_commits;
+    uint64_t own_seen;
+};
+
+/* session.c */
+void srv_session_hold(struct petrel_session *s);
+void srv_session_release(struct petrel_session *s);
+/* Input pauses while anything is pending; resumes when the count drops to 0. */
+void srv_session_pending_add(struct petrel_session *s);
+void srv_session_pending_done(struct petrel_session *s);
+/* Runs fn(s, arg) on s's loop; fn is not called if the session has ended. */
+int srv_session_post(struct petrel_session *s, void (*fn)(struct petrel_session *s, void *arg),
+                     void *arg, void (*drop)(void *arg));
+extern const srv_conn_cbs_t srv_session_cbs;
+void srv_session_accept(struct petrel_listener *l, srv_loop_t *loop, const srv_accept_t *a);
+
+/* host_store.c */
+void srv_host_on_commit(const store_change_t *changes, size_t n, void *arg);
+void srv_watch_notify_all(struct srv_host *h);
+
+/* host_auth.c */
+int srv_auth_start(struct petrel_session *s, unsigned proto, const char *user, const char *pass,
+                   size_t passlen);
+int srv_sasl_step(struct petrel_session *s, unsigned proto, const char *mech, const char *data,
+                  size_t len, char *challenge_r, size_t cap);
+
+
+/* host_store.c: the store functions of the table */
+petrel_read *srv_read_begin(petrel_session *s);
+void srv_read_end(petrel_read **r);
+int srv_mailbox_list(petrel_read *r, petrel_mailbox_cb cb, void *arg);
+int srv_mailbox_get(petrel_read *r, const char *name, struct petrel_mailbox_info *m_r);
+int srv_subscription_list(petrel_read *r, petrel_name_cb cb, void *arg);
+int srv_mailbox_keywords(petrel_read *r, uint32_t mailbox_id, petrel_name_cb cb, void *arg);
+int srv_msg_list(petrel_read *r, uint32_t mailbox_id, uint32_t lo, uint32_t hi, petrel_msg_cb cb,
+                 void *arg);
+int srv_msg_get(petrel_read *r, uint32_t mailbox_id, uint32_t uid, struct petrel_msg_info *m_r);
+int srv_msg_view(petrel_read *r, uint32_t mailbox_id, uint32_t uid, struct petrel_view *v_r);
+int srv_msg_changed_since(petrel_read *r, uint32_t mailbox_id, uint64_t modseq, petrel_msg_cb cb,
+                          void *arg);
+int srv_msg_vanished_since(petrel_read *r, uint32_t mailbox_id, uint64_t modseq, petrel_uid_cb cb,
+                           void *arg);
+int srv_quota_get(petrel_read *r, uint64_t *used_bytes_r, uint64_t *limit_bytes_r,
+                  uint64_t *used_msgs_r, uint64_t *limit_msgs_r);
+int srv_resolve_rcpt(petrel_read *r, const char *address, struct petrel_rcpt *rcpt_r);
+petrel_write *srv_write_new(petrel_session *s);
+int srv_w_mailbox_create(petrel_write *w, const char *name, uint32_t special_use);
+int srv_w_mailbox_delete(petrel_write *w, const char *name);
+int srv_w_mailbox_rename(petrel_write *w, const char *from, const char *to);
+int srv_w_subscribe(petrel_write *w, const char *name, int on);
+int srv_w_append(petrel_write *w, uint32_t mailbox_id, const void *p, size_t n, int64_t date,
+                 uint32_t flags, const char *const *keywords, size_t nkw);
+int srv_w_flags(petrel_write *w, uint32_t mailbox_id, uint32_t uid, int op, uint32_t flags,
+                const char *const *keywords, size_t nkw, uint64_t unchangedsince);
+int srv_w_copy(petrel_write *w, uint32_t mailbox_id, uint32_t uid, uint32_t dst);
+int srv_w_move(petrel_write *w, uint32_t mailbox_id, uint32_t uid, uint32_t dst);
+int srv_w_expunge(petrel_write *w, uint32_t mailbox_id, uint32_t uid);
+int srv_w_clear_recent(petrel_write *w, uint32_t mailbox_id, uint32_t below_uid);
+int srv_w_deliver(petrel_write *w, const void *p, size_t n, const uint64_t *users, size_t nusers,
+                  const char *folder);
+int srv_write_submit(petrel_write *w);
+int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_t *modseq_r);
+void srv_write_free(petrel_write **w);
+int srv_watch(petrel_session *s, uint32_t mailbox_id);
+void srv_unwatch(petrel_session *s);
+
+
+/* the table */
+extern const struct petrel_host srv_host_fns;
+struct srv_host *srv_host_current(void);
+
+#endif

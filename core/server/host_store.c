@@ -1,0 +1,789 @@
+/*
+ * host_store.c - the store for plugins: read snapshots, writes built as a
+ * list of operations and run by the group-commit writer, and mailbox
+ * watchers woken by commits.
+ *
+ * A petrel_write is built on the session's loop, runs on the writer thread
+ * (each operation in its own nested transaction, so one failing operation
+ * is rolled back alone), and comes back to the loop for on_write_done. The
+ * session is held (and its input paused) while the write is in flight.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/host_int.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/str.h"
+
+/* ------------------------------------------------------------ reads */
+
+struct petrel_read {
+    struct petrel_session *s;
+    store_txn_t *txn;
+    char **strs; /* strings handed out, freed at read_end */
+    size_t nstrs, capstrs;
+};
+
+static const char *srv_read_keep(struct petrel_read *r, const char *str)
+{
+    if (r->nstrs == r->capstrs) {
+        size_t cap = r->capstrs ? r->capstrs * 2 : 8;
+        char **p = realloc(r->strs, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        r->strs = p;
+        r->capstrs = cap;
+    }
+    char *c = strdup(str);
+    if (c)
+        r->strs[r->nstrs++] = c;
+    return c;
+}
+
+petrel_read *srv_read_begin(petrel_session *s)
+{
+    struct petrel_read *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->s = s;
+    int rc = store_read_begin(s->host->store, &r->txn);
+    if (rc) {
+        log_error("event=read_begin_failed session=%llu error=\"%s\"", (unsigned long long)s->id,
+                  petrel_strerror(rc));
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void srv_read_end(petrel_read **rp)
+{
+    struct petrel_read *r = *rp;
+    if (!r)
+        return;
+    store_txn_abort(&r->txn);
+    for (size_t i = 0; i < r->nstrs; i++)
+        free(r->strs[i]);
+    free(r->strs);
+    free(r);
+    *rp = NULL;
+}
+
+/* Fills the plugin's struct up to the size it knows. */
+static void srv_mailbox_fill(const store_mailbox_t *m, const char *name,
+                             struct petrel_mailbox_info *out)
+{
+    struct petrel_mailbox_info full = {
+        .struct_size = out->struct_size,
+        .id = m->id,
+        .name = name,
+        .uidvalidity = m->uidvalidity,
+        .uidnext = m->uidnext,
+        .highestmodseq = m->highestmodseq,
+        .messages = m->messages,
+        .unseen = m->unseen,
+        .deleted = m->deleted,
+        .first_recent_uid = m->first_recent_uid,
+        .bytes = m->bytes,
+        .special_use = m->special_use,
+        .subscribed = m->subscribed,
+    };
+    size_t n = out->struct_size < sizeof(full) ? out->struct_size : sizeof(full);
+    memcpy(out, &full, n);
+}
+
+static void srv_msg_fill(const store_msg_t *m, struct petrel_msg_info *out)
+{
+    struct petrel_msg_info full = {
+        .struct_size = out->struct_size,
+        .uid = m->uid,
+        .size = m->size,
+        .internal_date = m->internal_date,
+        .flags = m->flags,
+        .modseq = m->modseq,
+        .keywords = m->keywords,
+        .nkeywords = m->nkeywords,
+    };
+    size_t n = out->struct_size < sizeof(full) ? out->struct_size : sizeof(full);
+    memcpy(out, &full, n);
+}
+
+static int srv_need_user(struct petrel_read *r)
+{
+    return r && r->s->user_id ? 0 : PETREL_EPERM;
+}
+
+struct srv_mbcb {
+    petrel_mailbox_cb cb;
+    void *arg;
+};
+
+static int srv_mailbox_list_cb(const store_mailbox_t *m, void *arg)
+{
+    struct srv_mbcb *c = arg;
+    struct petrel_mailbox_info info = {.struct_size = sizeof(info)};
+    srv_mailbox_fill(m, m->name, &info);
+    return c->cb(&info, c->arg);
+}
+
+int srv_mailbox_list(petrel_read *r, petrel_mailbox_cb cb, void *arg)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    struct srv_mbcb c = {cb, arg};
+    return store_mailbox_list(r->txn, r->s->user_id, srv_mailbox_list_cb, &c);
+}
+
+int srv_mailbox_get(petrel_read *r, const char *name, struct petrel_mailbox_info *m_r)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    store_mailbox_t m;
+    rc = store_mailbox_get(r->txn, r->s->user_id, name, &m);
+    if (rc)
+        return rc;
+    const char *kept = srv_read_keep(r, m.name);
+    if (!kept)
+        return PETREL_ENOMEM;
+    srv_mailbox_fill(&m, kept, m_r);
+    return 0;
+}
+
+int srv_subscription_list(petrel_read *r, petrel_name_cb cb, void *arg)
+{
+    int rc = srv_need_user(r);
+    return rc ? rc : store_subscription_list(r->txn, r->s->user_id, cb, arg);
+}
+
+int srv_mailbox_keywords(petrel_read *r, uint32_t mailbox_id, petrel_name_cb cb, void *arg)
+{
+    int rc = srv_need_user(r);
+    return rc ? rc : store_mailbox_keywords(r->txn, r->s->user_id, mailbox_id, cb, arg);
+}
+
+struct srv_msgcb {
+    petrel_msg_cb cb;
+    void *arg;
+};
+
+static int srv_msg_list_cb(const store_msg_t *m, void *arg)
+{
+    struct srv_msgcb *c = arg;
+    struct petrel_msg_info info = {.struct_size = sizeof(info)};
+    srv_msg_fill(m, &info);
+    return c->cb(&info, c->arg);
+}
+
+int srv_msg_list(petrel_read *r, uint32_t mailbox_id, uint32_t lo, uint32_t hi, petrel_msg_cb cb,
+                 void *arg)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    struct srv_msgcb c = {cb, arg};
+    return store_msg_list(r->txn, r->s->user_id, mailbox_id, lo, hi, srv_msg_list_cb, &c);
+}
+
+int srv_msg_get(petrel_read *r, uint32_t mailbox_id, uint32_t uid, struct petrel_msg_info *m_r)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    store_msg_t m;
+    rc = store_msg_get(r->txn, r->s->user_id, mailbox_id, uid, &m);
+    if (rc == 0)
+        srv_msg_fill(&m, m_r);
+    return rc;
+}
+
+int srv_msg_view(petrel_read *r, uint32_t mailbox_id, uint32_t uid, struct petrel_view *v_r)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    store_msg_t m;
+    store_view_t v;
+    rc = store_msg_get(r->txn, r->s->user_id, mailbox_id, uid, &m);
+    if (rc == 0)
+        rc = store_msg_view(r->txn, &m, &v);
+    if (rc)
+        return rc;
+    _Static_assert(STORE_VIEW_SEGS <= PETREL_VIEW_SEGS, "view segments");
+    memset(v_r, 0, sizeof(*v_r));
+    v_r->len = v.len;
+    v_r->nseg = v.nseg;
+    for (unsigned i = 0; i < v.nseg; i++) {
+        v_r->seg[i].p = v.seg[i].p;
+        v_r->seg[i].n = v.seg[i].n;
+    }
+    return 0;
+}
+
+int srv_msg_changed_since(petrel_read *r, uint32_t mailbox_id, uint64_t modseq, petrel_msg_cb cb,
+                          void *arg)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    struct srv_msgcb c = {cb, arg};
+    return store_msg_changed_since(r->txn, r->s->user_id, mailbox_id, modseq, srv_msg_list_cb,
+                                   &c);
+}
+
+int srv_msg_vanished_since(petrel_read *r, uint32_t mailbox_id, uint64_t modseq, petrel_uid_cb cb,
+                           void *arg)
+{
+    int rc = srv_need_user(r);
+    return rc ? rc
+              : store_msg_vanished_since(r->txn, r->s->user_id, mailbox_id, modseq, cb, arg);
+}
+
+int srv_quota_get(petrel_read *r, uint64_t *used_bytes_r, uint64_t *limit_bytes_r,
+                  uint64_t *used_msgs_r, uint64_t *limit_msgs_r)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    store_usage_t used;
+    store_user_t u;
+    rc = store_quota_user(r->txn, r->s->user_id, &used);
+    if (rc == 0)
+        rc = store_user_get_by_id(r->txn, r->s->user_id, &u);
+    if (rc)
+        return rc;
+    if (used_bytes_r)
+        *used_bytes_r = used.bytes;
+    if (limit_bytes_r)
+        *limit_bytes_r = u.quota_bytes;
+    if (used_msgs_r)
+        *used_msgs_r = used.messages;
+    if (limit_msgs_r)
+        *limit_msgs_r = u.quota_messages;
+    return 0;
+}
+
+int srv_resolve_rcpt(petrel_read *r, const char *address, struct petrel_rcpt *rcpt_r)
+{
+    store_rcpt_t rc_;
+    int rc = store_resolve_rcpt(r->txn, address, &rc_);
+    if (rc)
+        return rc;
+    /* a user already over quota is refused now (RCPT time), not after DATA */
+    for (size_t i = 0; i < rc_.n; i++) {
+        store_user_t u;
+        store_usage_t used;
+        if (store_user_get_by_id(r->txn, rc_.user_ids[i], &u) == 0 &&
+            store_quota_user(r->txn, u.id, &used) == 0 &&
+            ((u.quota_bytes && used.bytes >= u.quota_bytes) ||
+             (u.quota_messages && used.messages >= u.quota_messages)))
+            return PETREL_EQUOTA;
+    }
+    struct petrel_rcpt full;
+    memset(&full, 0, sizeof(full));
+    full.struct_size = rcpt_r->struct_size;
+    full.n = (unsigned)(rc_.n < PETREL_RCPT_MAX ? rc_.n : PETREL_RCPT_MAX);
+    for (unsigned i = 0; i < full.n; i++)
+        full.users[i] = rc_.user_ids[i];
+    str_lcpy(full.tag, rc_.tag, sizeof(full.tag));
+    size_t n = rcpt_r->struct_size < sizeof(full) ? rcpt_r->struct_size : sizeof(full);
+    memcpy(rcpt_r, &full, n);
+    return 0;
+}
+
+/* ------------------------------------------------------------ writes */
+
+enum srv_wop_kind {
+    WOP_CREATE,
+    WOP_DELETE,
+    WOP_RENAME,
+    WOP_SUBSCRIBE,
+    WOP_APPEND,
+    WOP_FLAGS,
+    WOP_COPY,
+    WOP_MOVE,
+    WOP_EXPUNGE,
+    WOP_CLEAR_RECENT,
+    WOP_DELIVER,
+};
+
+struct srv_wop {
+    enum srv_wop_kind kind;
+    uint32_t mbox, uid, dst;
+    uint32_t flags;
+    int op; /* flag op, subscribe on/off */
+    uint64_t unchangedsince;
+    int64_t date;
+    char *name, *name2;  /* owned */
+    void *data;          /* owned message bytes */
+    size_t len;
+    char **kw;           /* owned keywords */
+    size_t nkw;
+    uint64_t *users;     /* owned (deliver) */
+    size_t nusers;
+    /* results */
+    int rc;
+    uint32_t out_uid;
+    uint64_t out_modseq;
+    int *sub_rc;         /* deliver: per user */
+    uint32_t *sub_uid;
+};
+
+#define SRV_WRITE_MAX_OPS 100000
+
+struct petrel_write {
+    struct petrel_session *s;
+    uint64_t user_id;
+    struct srv_wop *ops;
+    size_t n, cap;
+    int submitted;
+    int rc;
+};
+
+petrel_write *srv_write_new(petrel_session *s)
+{
+    struct petrel_write *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->s = s;
+    w->user_id = s->user_id;
+    return w;
+}
+
+static void srv_wop_free(struct srv_wop *o)
+{
+    free(o->name);
+    free(o->name2);
+    free(o->data);
+    for (size_t i = 0; i < o->nkw; i++)
+        free(o->kw[i]);
+    free(o->kw);
+    free(o->users);
+    free(o->sub_rc);
+    free(o->sub_uid);
+}
+
+void srv_write_free(petrel_write **wp)
+{
+    struct petrel_write *w = *wp;
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        srv_wop_free(&w->ops[i]);
+    free(w->ops);
+    free(w);
+    *wp = NULL;
+}
+
+static struct srv_wop *srv_wop_add(struct petrel_write *w, enum srv_wop_kind kind, int *idx_r)
+{
+    if (w->submitted || w->n >= SRV_WRITE_MAX_OPS)
+        return NULL;
+    if (kind != WOP_DELIVER && !w->user_id)
+        return NULL;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 4;
+        struct srv_wop *p = realloc(w->ops, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        w->ops = p;
+        w->cap = cap;
+    }
+    struct srv_wop *o = &w->ops[w->n];
+    memset(o, 0, sizeof(*o));
+    o->kind = kind;
+    *idx_r = (int)w->n++;
+    return o;
+}
+
+/* Drops the half-built last op after an allocation failure. */
+static int srv_wop_undo(struct petrel_write *w)
+{
+    srv_wop_free(&w->ops[--w->n]);
+    return PETREL_ENOMEM;
+}
+
+static int srv_wop_names(struct petrel_write *w, struct srv_wop *o, const char *a, const char *b)
+{
+    if (!(o->name = strdup(a)) || (b && !(o->name2 = strdup(b))))
+        return srv_wop_undo(w);
+    return 0;
+}
+
+static int srv_wop_keywords(struct srv_wop *o, const char *const *kw, size_t nkw)
+{
+    if (!nkw)
+        return 0;
+    o->kw = calloc(nkw, sizeof(*o->kw));
+    if (!o->kw)
+        return PETREL_ENOMEM;
+    for (size_t i = 0; i < nkw; i++) {
+        if (!(o->kw[i] = strdup(kw[i])))
+            return PETREL_ENOMEM;
+        o->nkw = i + 1;
+    }
+    return 0;
+}
+
+int srv_w_mailbox_create(petrel_write *w, const char *name, uint32_t special_use)
+{
+    int idx;
+    struct srv_wop *o = srv_wop_add(w, WOP_CREATE, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    o->flags = special_use;
+    return srv_wop_names(w, o, name, NULL) ?: idx;
+}
+
+int srv_w_mailbox_delete(petrel_write *w, const char *name)
+{
+    int idx;
+    struct srv_wop *o = srv_wop_add(w, WOP_DELETE, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    return srv_wop_names(w, o, name, NULL) ?: idx;
+}
+
+int srv_w_mailbox_rename(petrel_write *w, const char *from, const char *to)
+{
+    int idx;
+    struct srv_wop *o = srv_wop_add(w, WOP_RENAME, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    return srv_wop_names(w, o, from, to) ?: idx;
+}
+
+int srv_w_subscribe(petrel_write *w, const char *name, int on)
+{
+    int idx;
+    struct srv_wop *o = srv_wop_add(w, WOP_SUBSCRIBE, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    o->op = on;
+    return srv_wop_names(w, o, name, NULL) ?: idx;
+}
+
+int srv_w_append(petrel_write *w, uint32_t mailbox_id, const void *p, size_t n, int64_t date,
+                 uint32_t flags, const char *const *keywords, size_t nkw)
+{
+    int idx;
+    struct srv_wop *o = srv_wop_add(w, WOP_APPEND, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    o->mbox = mailbox_id;
+    o->date = date;
+    o->flags = flags;
+    o->len = n;
+    if (!(o->data = malloc(n ? n : 1)) || srv_wop_keywords(o, keywords, nkw))
+        return srv_wop_undo(w);
+    memcpy(o->data, p, n);
+    return idx;
+}
+
+int srv_w_flags(petrel_write *w, uint32_t mailbox_id, uint32_t uid, int op, uint32_t flags,
+                const char *const *keywords, size_t nkw, uint64_t unchangedsince)
+{
+    int idx;
+    if (op < PETREL_FLAGS_SET || op > PETREL_FLAGS_REMOVE)
+        return PETREL_EINVAL;
+    struct srv_wop *o = srv_wop_add(w, WOP_FLAGS, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    o->mbox = mailbox_id;
+    o->uid = uid;
+    o->op = op;
+    o->flags = flags;
+    o->unchangedsince = unchangedsince;
+    if (srv_wop_keywords(o, keywords, nkw))
+        return srv_wop_undo(w);
+    return idx;
+}
+
+static int srv_w_simple(petrel_write *w, enum srv_wop_kind kind, uint32_t mbox, uint32_t uid,
+                        uint32_t dst)
+{
+    int idx;
+    struct srv_wop *o = srv_wop_add(w, kind, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    o->mbox = mbox;
+    o->uid = uid;
+    o->dst = dst;
+    return idx;
+}
+
+int srv_w_copy(petrel_write *w, uint32_t mailbox_id, uint32_t uid, uint32_t dst)
+{
+    return srv_w_simple(w, WOP_COPY, mailbox_id, uid, dst);
+}
+
+int srv_w_move(petrel_write *w, uint32_t mailbox_id, uint32_t uid, uint32_t dst)
+{
+    return srv_w_simple(w, WOP_MOVE, mailbox_id, uid, dst);
+}
+
+int srv_w_expunge(petrel_write *w, uint32_t mailbox_id, uint32_t uid)
+{
+    return srv_w_simple(w, WOP_EXPUNGE, mailbox_id, uid, 0);
+}
+
+int srv_w_clear_recent(petrel_write *w, uint32_t mailbox_id, uint32_t below_uid)
+{
+    return srv_w_simple(w, WOP_CLEAR_RECENT, mailbox_id, below_uid, 0);
+}
+
+int srv_w_deliver(petrel_write *w, const void *p, size_t n, const uint64_t *users, size_t nusers,
+                  const char *folder)
+{
+    int idx;
+    if (nusers == 0 || nusers > STORE_RCPT_MAX_USERS * 16)
+        return PETREL_EINVAL;
+    struct srv_wop *o = srv_wop_add(w, WOP_DELIVER, &idx);
+    if (!o)
+        return PETREL_EINVAL;
+    o->len = n;
+    o->nusers = nusers;
+    if (!(o->data = malloc(n ? n : 1)) || !(o->users = malloc(nusers * sizeof(*users))) ||
+        !(o->sub_rc = calloc(nusers, sizeof(int))) ||
+        !(o->sub_uid = calloc(nusers, sizeof(uint32_t))) || (folder && !(o->name = strdup(folder))))
+        return srv_wop_undo(w);
+    memcpy(o->data, p, n);
+    memcpy(o->users, users, nusers * sizeof(*users));
+    return idx;
+}
+
+/* Delivery: INBOX, or the named folder when the user has it. */
+static int srv_wop_deliver(store_txn_t *txn, struct srv_wop *o)
+{
+    store_target_t *t = calloc(o->nusers, sizeof(*t));
+    if (!t)
+        return PETREL_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < o->nusers && !rc; i++) {
+        store_mailbox_t m;
+        t[i].user_id = o->users[i];
+        if (!o->name || store_mailbox_get(txn, o->users[i], o->name, &m) != 0)
+            rc = store_mailbox_get(txn, o->users[i], "INBOX", &m);
+        t[i].mailbox_id = m.id;
+    }
+    if (rc == 0) {
+        store_append_t in = {.data = o->data, .len = o->len, .internal_date = (int64_t)time(NULL)};
+        rc = store_msg_deliver(txn, &in, t, o->nusers, o->sub_rc, o->sub_uid);
+    }
+    free(t);
+    if (rc == 0) {
+        /* the op fails only if every recipient failed */
+        int any_ok = 0;
+        for (size_t i = 0; i < o->nusers; i++)
+            any_ok |= o->sub_rc[i] == 0;
+        if (!any_ok)
+            rc = o->sub_rc[0];
+    }
+    return rc;
+}
+
+static int srv_wop_run(store_txn_t *txn, uint64_t user, struct srv_wop *o)
+{
+    switch (o->kind) {
+    case WOP_CREATE:
+        return store_mailbox_create(txn, user, o->name, o->flags, &o->out_uid);
+    case WOP_DELETE:
+        return store_mailbox_delete(txn, user, o->name);
+    case WOP_RENAME:
+        return store_mailbox_rename(txn, user, o->name, o->name2);
+    case WOP_SUBSCRIBE:
+        return store_subscribe(txn, user, o->name, o->op);
+    case WOP_APPEND: {
+        store_append_t in = {.data = o->data,
+                             .len = o->len,
+                             .internal_date = o->date,
+                             .flags = o->flags,
+                             .keywords = (const char *const *)o->kw,
+                             .nkeywords = o->nkw};
+        return store_msg_append(txn, user, o->mbox, &in, &o->out_uid);
+    }
+    case WOP_FLAGS:
+        return store_msg_set_flags(txn, user, o->mbox, o->uid, (enum store_flag_op)o->op,
+                                   o->flags, (const char *const *)o->kw, o->nkw,
+                                   o->unchangedsince, &o->out_modseq);
+    case WOP_COPY:
+        return store_msg_copy(txn, user, o->mbox, o->uid, o->dst, &o->out_uid);
+    case WOP_MOVE:
+        return store_msg_move(txn, user, o->mbox, o->uid, o->dst, &o->out_uid);
+    case WOP_EXPUNGE:
+        return store_msg_expunge(txn, user, o->mbox, o->uid);
+    case WOP_CLEAR_RECENT:
+        return store_mailbox_clear_recent(txn, user, o->mbox, o->uid);
+    case WOP_DELIVER:
+        return srv_wop_deliver(txn, o);
+    }
+    return PETREL_EINVAL;
+}
+
+/* On the writer thread; may run more than once (idempotent results). */
+static int srv_write_op(store_txn_t *txn, void *arg)
+{
+    struct petrel_write *w = arg;
+    for (size_t i = 0; i < w->n; i++) {
+        struct srv_wop *o = &w->ops[i];
+        o->out_uid = 0;
+        o->out_modseq = 0;
+        store_txn_t *nested;
+        int rc = store_txn_nest(txn, &nested);
+        if (rc)
+            return rc;
+        o->rc = srv_wop_run(nested, w->user_id, o);
+        if (o->rc == PETREL_ECONFLICT) {
+            store_txn_abort(&nested);
+            return PETREL_ECONFLICT; /* the whole batch runs again */
+        }
+        if (o->rc == 0)
+            rc = store_txn_commit(&nested);
+        else
+            store_txn_abort(&nested);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void srv_write_finish(struct petrel_session *s, void *arg)
+{
+    struct petrel_write *w = arg;
+    /* answer first, then let input (or a stopping server's close) go on */
+    if (s->lst->plugin->desc->on_write_done)
+        s->lst->plugin->desc->on_write_done(s, s->pdata, w, w->rc);
+    else
+        srv_write_free(&w);
+    srv_session_pending_done(s);
+}
+
+static void srv_write_drop(void *arg)
+{
+    struct petrel_write *w = arg;
+    srv_write_free(&w);
+}
+
+/* On the writer thread, after the commit. */
+static void srv_write_done(int rc, void *arg)
+{
+    struct petrel_write *w = arg;
+    struct petrel_session *s = w->s;
+    w->rc = rc;
+    if (srv_session_post(s, srv_write_finish, w, srv_write_drop))
+        srv_write_free(&w);
+    srv_session_release(s); /* the submit's reference */
+}
+
+int srv_write_submit(petrel_write *w)
+{
+    struct petrel_session *s = w->s;
+    if (w->submitted)
+        return PETREL_EINVAL;
+    if (!s->host->writer)
+        return PETREL_EAGAIN;
+    w->submitted = 1;
+    srv_session_hold(s);
+    srv_session_pending_add(s);
+    int rc = store_writer_submit(s->host->writer, srv_write_op, srv_write_done, w);
+    if (rc) {
+        w->submitted = 0;
+        srv_session_pending_done(s);
+        srv_session_release(s);
+    }
+    return rc;
+}
+
+int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_t *modseq_r)
+{
+    if (op < 0 || (size_t)op >= w->n)
+        return PETREL_EINVAL;
+    struct srv_wop *o = &w->ops[op];
+    if (o->kind == WOP_DELIVER) {
+        if (sub >= o->nusers)
+            return PETREL_EINVAL;
+        if (uid_r)
+            *uid_r = o->sub_uid[sub];
+        return w->rc ? w->rc : o->sub_rc[sub];
+    }
+    if (uid_r)
+        *uid_r = o->out_uid;
+    if (modseq_r)
+        *modseq_r = o->out_modseq;
+    return w->rc ? w->rc : o->rc;
+}
+
+/* ------------------------------------------------------------ watchers */
+
+int srv_watch(petrel_session *s, uint32_t mailbox_id)
+{
+    struct srv_host *h = s->host;
+    if (!s->user_id || !mailbox_id)
+        return PETREL_EINVAL;
+    pthread_mutex_lock(&h->watch_lock);
+    if (!s->watch_mbox) {
+        s->watch_prev = NULL;
+        s->watch_next = h->watchers;
+        if (h->watchers)
+            h->watchers->watch_prev = s;
+        h->watchers = s;
+    }
+    s->watch_mbox = mailbox_id;
+    pthread_mutex_unlock(&h->watch_lock);
+    return 0;
+}
+
+void srv_unwatch(petrel_session *s)
+{
+    struct srv_host *h = s->host;
+    pthread_mutex_lock(&h->watch_lock);
+    if (s->watch_mbox) {
+        if (s->watch_prev)
+            s->watch_prev->watch_next = s->watch_next;
+        else
+            h->watchers = s->watch_next;
+        if (s->watch_next)
+            s->watch_next->watch_prev = s->watch_prev;
+        s->watch_mbox = 0;
+        s->watch_next = s->watch_prev = NULL;
+    }
+    pthread_mutex_unlock(&h->watch_lock);
+}
+
+static void srv_watch_fire(struct petrel_session *s, void *arg)
+{
+    (void)arg;
+    if (s->watch_mbox && s->lst->plugin->desc->on_notify)
+        s->lst->plugin->desc->on_notify(s, s->pdata, PETREL_NOTIFY_MAILBOX);
+}
+
+/* Wakes the watchers of the changed mailboxes (all of them when changes is NULL). */
+static void srv_watch_wake(struct srv_host *h, const store_change_t *changes, size_t n)
+{
+    pthread_mutex_lock(&h->watch_lock);
+    for (struct petrel_session *s = h->watchers; s; s = s->watch_next) {
+        int hit = changes == NULL;
+        for (size_t i = 0; i < n && !hit; i++)
+            hit = changes[i].user_id == s->user_id &&
+                  (changes[i].mailbox_id == 0 || changes[i].mailbox_id == s->watch_mbox);
+        if (hit)
+            srv_session_post(s, srv_watch_fire, NULL, NULL);
+    }
+    pthread_mutex_unlock(&h->watch_lock);
+}
+
+/* The store's on_commit hook: on the committing thread (the writer). */
+void srv_host_on_commit(const store_change_t *changes, size_t n, void *arg)
+{
+    struct srv_host *h = arg;
+    atomic_fetch_add(&h->own_commits, 1);
+    srv_watch_wake(h, changes, n);
+}
+
+void srv_watch_notify_all(struct srv_host *h)
+{
+    srv_watch_wake(h, NULL, 0);
+}

@@ -1,0 +1,174 @@
+"""Helpers for integration tests: a petreld on free loopback ports in a temp
+data dir, driven from the test itself; petrelctl in the same data dir."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD = os.path.abspath(os.environ.get("PETREL_BUILD_DIR", "build"))
+SOURCE = os.path.abspath(os.environ.get("PETREL_SOURCE_DIR", "."))
+PETRELD = os.path.join(BUILD, "petreld")
+PETRELCTL = os.path.join(BUILD, "petrelctl")
+
+
+def free_port():
+    """A port nobody listens on right now (on 127.0.0.1)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0):
+    deadline = time.time() + timeout
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    while time.time() < deadline:
+        try:
+            with socket.socket(fam) as s:
+                s.settimeout(0.5)
+                s.connect((host, port))
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port}")
+
+
+class Petreld:
+    """petreld with the given listeners: [(name, plugin, tls, {extra keys})].
+    Ports are picked free; self.ports[name] tells which."""
+
+    def __init__(self, listeners, extra_global="", data=None, cert=True):
+        self.tmp = tempfile.mkdtemp(prefix="petrel-test-")
+        self.data = data or os.path.join(self.tmp, "data")
+        self.ports = {}
+        self.log = os.path.join(self.tmp, "petreld.log")
+        lines = [f"data = {self.data}", "hostname = mail.test", "workers = 2",
+                 "auth_scrypt_ln = 10", f"log_file = {self.log}", "log_level = debug"]
+        if cert:
+            self.cert, self.key = make_cert(self.tmp)
+            lines += [f"tls_cert = {self.cert}", f"tls_key = {self.key}"]
+        lines.append(extra_global)
+        for name, plugin, tls, extra in listeners:
+            port = free_port()
+            self.ports[name] = port
+            lines += ["", f"[listener {name}]", f"plugin = {plugin}",
+                      f"address = 127.0.0.1:{port}", f"tls = {tls}"]
+            lines += [f"{k} = {v}" for k, v in (extra or {}).items()]
+        self.conf = os.path.join(self.tmp, "petrel.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([PETRELD, "-c", self.conf, "--foreground"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for port in self.ports.values():
+                wait_port(port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError("petreld did not start: " + self.read_log())
+        return self
+
+    def ctl(self, *args, input=None, check=True):
+        r = subprocess.run([PETRELCTL, "-d", self.data, *args], input=input,
+                           capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"petrelctl {' '.join(args)}: {r.returncode} {r.stderr}")
+        return r
+
+    def add_user(self, address, password, protocols="smtp,pop3,imap"):
+        domain = address.split("@", 1)[1]
+        self.ctl("tenant", "add", domain, "--protocols", protocols, check=False)
+        self.ctl("user", "add", address, "--password-stdin", input=password + "\n")
+
+    def read_log(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        return rc
+
+    def cleanup(self):
+        self.stop()
+        if self.proc:
+            for p in (self.proc.stdout, self.proc.stderr):
+                if p:
+                    p.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def make_cert(directory, cn="mail.test"):
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                    "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn},IP:127.0.0.1",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class LineClient:
+    """A raw line client over a socket (optionally wrapped in TLS later)."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; had " + repr(self.buf))
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def cmd(self, text):
+        self.send(text + "\r\n")
+        return self.line()
+
+    def closed(self, timeout=5):
+        """True when the server closed the connection (EOF) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
