@@ -86,8 +86,8 @@ static void conn_timer_cb(srv_loop_t *loop, void *arg);
 
 const char *srv_close_reason_str(enum srv_close_reason r)
 {
-    static const char *const names[] = {"local",    "eof",     "error",    "tls",
-                                        "idle",     "session", "overflow", "flush_timeout"};
+    static const char *const names[] = {"local", "eof",     "error",    "tls",
+                                        "idle",  "session", "overflow", "flush_timeout"};
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
 }
 
@@ -131,8 +131,7 @@ static void conn_update_interest(srv_conn_t *c)
         break;
     case ST_OPEN:
     case ST_CLOSING:
-        if (conn_want_read(c))
-            ev |= c->rd_wants_write ? SRV_EV_OUT : SRV_EV_IN;
+        if (conn_want_read(c)) ev |= c->rd_wants_write ? SRV_EV_OUT : SRV_EV_IN;
         if (c->out_len && (c->state == ST_CLOSING || !c->ssl || c->tls_done))
             ev |= c->wr_wants_read ? SRV_EV_IN : SRV_EV_OUT;
         break;
@@ -148,8 +147,7 @@ static void conn_timer_arm(srv_conn_t *c)
     if (c->state == ST_CLOSING) {
         when = c->close_deadline_ms; /* only the flush deadline counts now */
     } else {
-        if (c->idle_ms)
-            when = c->active_ms + c->idle_ms;
+        if (c->idle_ms) when = c->active_ms + c->idle_ms;
         if (c->session_ms && c->started_ms + c->session_ms < when)
             when = c->started_ms + c->session_ms;
     }
@@ -165,8 +163,7 @@ static void conn_log_tls_error(srv_conn_t *c, const char *what)
 {
     char reason[200] = "none";
     unsigned long e = ERR_get_error();
-    if (e)
-        ERR_error_string_n(e, reason, sizeof(reason));
+    if (e) ERR_error_string_n(e, reason, sizeof(reason));
     ERR_clear_error();
     log_info("event=%s conn=%llu reason=\"%s\"", what, (unsigned long long)c->id, reason);
 }
@@ -183,8 +180,7 @@ static void conn_out_consume(srv_conn_t *c, size_t n)
         n -= take;
         if (h->start == h->end) {
             c->out_head = h->next;
-            if (!c->out_head)
-                c->out_tail = NULL;
+            if (!c->out_head) c->out_tail = NULL;
             free(h);
         }
     }
@@ -203,8 +199,7 @@ static void conn_out_free(srv_conn_t *c)
 
 int srv_conn_write(srv_conn_t *c, const void *p, size_t n)
 {
-    if (c->state >= ST_CLOSING)
-        return PETREL_ECLOSED;
+    if (c->state >= ST_CLOSING) return PETREL_ECLOSED;
     if (c->state == ST_STARTTLS_FLUSH)
         return PETREL_EINVAL; /* would leave in plaintext: wait for on_tls */
     if (n > c->set->out_max || c->out_len > c->set->out_max - n) {
@@ -238,8 +233,7 @@ int srv_conn_write(srv_conn_t *c, const void *p, size_t n)
         n -= take;
         c->out_len += take;
     }
-    if (c->out_len >= c->set->out_high)
-        c->throttled = 1;
+    if (c->out_len >= c->set->out_high) c->throttled = 1;
     conn_kick(c, 0);
     return 0;
 }
@@ -251,13 +245,10 @@ int srv_conn_writef(srv_conn_t *c, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return PETREL_EINVAL;
-    if ((size_t)n < sizeof(small))
-        return srv_conn_write(c, small, (size_t)n);
+    if (n < 0) return PETREL_EINVAL;
+    if ((size_t)n < sizeof(small)) return srv_conn_write(c, small, (size_t)n);
     char *big = malloc((size_t)n + 1);
-    if (!big)
-        return PETREL_ENOMEM;
+    if (!big) return PETREL_ENOMEM;
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -309,8 +300,7 @@ static int conn_flush_once(srv_conn_t *c, size_t *wrote_r)
         *wrote_r = (size_t)w;
         return 0;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
     log_info("event=conn_write_failed conn=%llu errno=%d", (unsigned long long)c->id, errno);
     return -1;
 }
@@ -326,19 +316,15 @@ static bool conn_flush(srv_conn_t *c)
             conn_finish(c, c->tls_done ? SRV_CLOSE_TLS : SRV_CLOSE_ERROR);
             return false;
         }
-        if (wrote == 0)
-            break;
+        if (wrote == 0) break;
         conn_out_consume(c, wrote);
         progress = true;
     }
-    if (progress)
-        c->active_ms = srv_loop_now_ms(c->loop);
+    if (progress) c->active_ms = srv_loop_now_ms(c->loop);
     if (c->throttled && c->out_len <= c->set->out_low) {
         c->throttled = 0;
-        if (c->state == ST_OPEN && c->cbs->on_writable)
-            c->cbs->on_writable(c, c->ud);
-        if (c->state == ST_OPEN)
-            conn_kick(c, 0); /* deliver held input */
+        if (c->state == ST_OPEN && c->cbs->on_writable) c->cbs->on_writable(c, c->ud);
+        if (c->state == ST_OPEN) conn_kick(c, 0); /* deliver held input */
     }
     return c->state != ST_CLOSED;
 }
@@ -365,14 +351,12 @@ static size_t conn_in_reserve(srv_conn_t *c)
     if (!c->in) {
         size_t cap = cap_max < IN_CHUNK ? cap_max : IN_CHUNK;
         c->in = malloc(cap);
-        if (!c->in)
-            return 0;
+        if (!c->in) return 0;
         c->in_cap = cap;
     } else if (c->in_cap - c->in_len < IN_CHUNK / 4 && c->in_cap < cap_max) {
         size_t cap = c->in_cap * 2 < cap_max ? c->in_cap * 2 : cap_max;
         char *p = realloc(c->in, cap);
-        if (!p)
-            return 0;
+        if (!p) return 0;
         c->in = p;
         c->in_cap = cap;
     }
@@ -386,11 +370,9 @@ static ssize_t conn_recv(srv_conn_t *c, char *dst, size_t n)
         ERR_clear_error();
         int r = SSL_read(c->ssl, dst, n > INT32_MAX ? INT32_MAX : (int)n);
         c->rd_wants_write = 0;
-        if (r > 0)
-            return r;
+        if (r > 0) return r;
         int e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ)
-            return 0;
+        if (e == SSL_ERROR_WANT_READ) return 0;
         if (e == SSL_ERROR_WANT_WRITE) {
             c->rd_wants_write = 1;
             return 0;
@@ -401,14 +383,10 @@ static ssize_t conn_recv(srv_conn_t *c, char *dst, size_t n)
         return -2;
     }
     ssize_t r = recv(c->io.fd, dst, n, MSG_DONTWAIT);
-    if (r > 0)
-        return r;
-    if (r == 0)
-        return -1;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
-    if (errno == ECONNRESET)
-        return -1;
+    if (r > 0) return r;
+    if (r == 0) return -1;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+    if (errno == ECONNRESET) return -1;
     log_info("event=conn_read_failed conn=%llu errno=%d", (unsigned long long)c->id, errno);
     return -2;
 }
@@ -461,14 +439,12 @@ static bool conn_deliver_one(srv_conn_t *c)
 {
     char *p = c->in + c->in_off;
     size_t avail = c->in_len - c->in_off;
-    if (avail == 0)
-        return false;
+    if (avail == 0) return false;
     if (c->raw_left > 0) {
         size_t n = avail < c->raw_left ? avail : (size_t)c->raw_left;
         c->raw_left -= n;
         c->in_off += n;
-        if (c->cbs->on_raw)
-            c->cbs->on_raw(c, c->ud, p, n, c->raw_left);
+        if (c->cbs->on_raw) c->cbs->on_raw(c, c->ud, p, n, c->raw_left);
         return true;
     }
     char *lf = memchr(p, '\n', avail);
@@ -478,8 +454,7 @@ static bool conn_deliver_one(srv_conn_t *c)
         return lf != NULL;
     }
     if (!lf) {
-        if (avail < c->max_line + 2)
-            return false;
+        if (avail < c->max_line + 2) return false;
         c->in_off += avail;
         c->discarding = 1;
         c->cbs->on_line(c, c->ud, p, c->max_line, SRV_LINE_OVERFLOW);
@@ -504,8 +479,7 @@ static void conn_process(srv_conn_t *c)
 {
     while (c->in && conn_can_deliver(c) && conn_deliver_one(c))
         ;
-    if (c->state == ST_CLOSED)
-        return;
+    if (c->state == ST_CLOSED) return;
     conn_in_compact(c);
     /* EOF: once nothing more can be delivered, flush and close */
     if (c->peer_eof && c->state == ST_OPEN && !c->paused && !c->throttled)
@@ -521,10 +495,9 @@ static void conn_handshake(srv_conn_t *c)
         c->tls_done = 1;
         c->state = ST_OPEN;
         c->active_ms = srv_loop_now_ms(c->loop);
-        log_info("event=tls_established conn=%llu version=%s cipher=%s",
-                 (unsigned long long)c->id, SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
-        if (c->cbs->on_tls)
-            c->cbs->on_tls(c, c->ud, 0);
+        log_debug("event=tls_established conn=%llu version=%s cipher=%s", (unsigned long long)c->id,
+                 SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+        if (c->cbs->on_tls) c->cbs->on_tls(c, c->ud, 0);
         return;
     }
     int e = SSL_get_error(c->ssl, r);
@@ -533,16 +506,14 @@ static void conn_handshake(srv_conn_t *c)
         return;
     }
     conn_log_tls_error(c, "tls_handshake_failed");
-    if (c->cbs->on_tls)
-        c->cbs->on_tls(c, c->ud, PETREL_EIO);
+    if (c->cbs->on_tls) c->cbs->on_tls(c, c->ud, PETREL_EIO);
     conn_finish(c, SRV_CLOSE_TLS);
 }
 
 static int conn_ssl_make(srv_conn_t *c)
 {
     c->ssl = srv_tls_ssl_new(c->tls);
-    if (!c->ssl)
-        return PETREL_ENOMEM;
+    if (!c->ssl) return PETREL_ENOMEM;
     if (SSL_set_fd(c->ssl, c->io.fd) != 1) {
         SSL_free(c->ssl);
         c->ssl = NULL;
@@ -554,11 +525,9 @@ static int conn_ssl_make(srv_conn_t *c)
 
 int srv_conn_starttls(srv_conn_t *c)
 {
-    if (c->state != ST_OPEN || c->ssl || !c->tls)
-        return PETREL_EINVAL;
+    if (c->state != ST_OPEN || c->ssl || !c->tls) return PETREL_EINVAL;
     int rc = conn_ssl_make(c);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     /* RFC 3207 / CVE-2011-0411: nothing sent before the handshake survives it */
     if (c->in_len > c->in_off)
         log_info("event=starttls_input_discarded conn=%llu bytes=%zu", (unsigned long long)c->id,
@@ -576,12 +545,10 @@ int srv_conn_new(srv_loop_t *loop, const srv_accept_t *a, const srv_conn_setting
 {
     srv_conn_t *c = calloc(1, sizeof(*c));
     int rc = c ? 0 : PETREL_ENOMEM;
-    if (rc == 0 && a->tls_mode != SRV_TLS_NONE && !tls)
-        rc = PETREL_EINVAL;
+    if (rc == 0 && a->tls_mode != SRV_TLS_NONE && !tls) rc = PETREL_EINVAL;
     if (rc) {
         close(a->fd);
-        if (a->limits)
-            srv_limits_release(a->limits, &a->limits_key);
+        if (a->limits) srv_limits_release(a->limits, &a->limits_key);
         free(c);
         return rc;
     }
@@ -596,30 +563,29 @@ int srv_conn_new(srv_loop_t *loop, const srv_accept_t *a, const srv_conn_setting
     c->idle_ms = set->idle_ms;
     c->session_ms = set->session_ms;
     c->started_ms = c->active_ms = srv_clock_ms();
-    size_t plen = a->peer.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in);
+    size_t plen =
+        a->peer.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     memcpy(&c->peer, &a->peer, plen);
     c->io.fd = -1;
     srv_timer_init(&c->timer, conn_timer_cb, c);
     srv_defer_init(&c->defer, conn_defer_cb, c);
     c->state = a->tls_mode == SRV_TLS_IMPLICIT ? ST_HANDSHAKE : ST_OPEN;
     rc = srv_io_start(loop, &c->io, a->fd, SRV_EV_IN, conn_io_cb, c);
-    if (rc == 0 && a->tls_mode == SRV_TLS_IMPLICIT)
-        rc = conn_ssl_make(c);
+    if (rc == 0 && a->tls_mode == SRV_TLS_IMPLICIT) rc = conn_ssl_make(c);
     if (rc) {
         srv_io_stop(loop, &c->io);
         close(a->fd);
-        if (c->limits)
-            srv_limits_release(c->limits, &a->limits_key);
+        if (c->limits) srv_limits_release(c->limits, &a->limits_key);
         conn_free(c);
         return rc;
     }
     conn_timer_arm(c);
     char addr[INET6_ADDRSTRLEN];
-    log_info("event=conn_open conn=%llu peer=%s tls=%s", (unsigned long long)c->id,
+    log_debug("event=conn_open conn=%llu peer=%s tls=%s", (unsigned long long)c->id,
              srv_conn_peer_str(c, addr, sizeof(addr)),
-             a->tls_mode == SRV_TLS_IMPLICIT ? "implicit"
-             : a->tls_mode == SRV_TLS_STARTTLS ? "starttls" : "none");
+             a->tls_mode == SRV_TLS_IMPLICIT   ? "implicit"
+             : a->tls_mode == SRV_TLS_STARTTLS ? "starttls"
+                                               : "none");
     *conn_r = c;
     return 0;
 }
@@ -637,11 +603,9 @@ static void conn_service(srv_conn_t *c, uint32_t ev)
         conn_finish(c, SRV_CLOSE_ERROR);
         return;
     }
-    if (c->state == ST_HANDSHAKE)
-        conn_handshake(c);
+    if (c->state == ST_HANDSHAKE) conn_handshake(c);
     if (c->state == ST_STARTTLS_FLUSH) {
-        if (ev & (SRV_EV_IN | SRV_EV_ERR))
-            conn_read_discard(c);
+        if (ev & (SRV_EV_IN | SRV_EV_ERR)) conn_read_discard(c);
         if (c->state == ST_STARTTLS_FLUSH && conn_flush(c) && c->out_len == 0) {
             c->state = ST_HANDSHAKE;
             conn_handshake(c);
@@ -650,18 +614,15 @@ static void conn_service(srv_conn_t *c, uint32_t ev)
     if (c->state == ST_OPEN) {
         bool ready = (ev & (SRV_EV_IN | SRV_EV_ERR)) || (c->rd_wants_write && (ev & SRV_EV_OUT)) ||
                      (c->ssl && c->tls_done && SSL_pending(c->ssl) > 0);
-        if (ready && conn_want_read(c) && !conn_read(c))
-            return;
+        if (ready && conn_want_read(c) && !conn_read(c)) return;
         conn_process(c);
         if (c->state == ST_OPEN || c->state == ST_CLOSING)
-            if (!conn_flush(c))
-                return;
+            if (!conn_flush(c)) return;
         if (c->state == ST_OPEN && conn_want_read(c) && c->ssl && c->tls_done &&
             SSL_pending(c->ssl) > 0)
             conn_kick(c, SRV_EV_IN);
     } else if (c->state == ST_CLOSING) {
-        if (!conn_flush(c))
-            return;
+        if (!conn_flush(c)) return;
         if (c->out_len == 0) {
             conn_finish(c, c->close_reason);
             return;
@@ -671,8 +632,7 @@ static void conn_service(srv_conn_t *c, uint32_t ev)
         conn_finish(c, c->close_reason);
         return;
     }
-    if (c->state != ST_CLOSED)
-        conn_update_interest(c);
+    if (c->state != ST_CLOSED) conn_update_interest(c);
 }
 
 static void conn_io_cb(srv_loop_t *loop, uint32_t events, void *arg)
@@ -683,8 +643,7 @@ static void conn_io_cb(srv_loop_t *loop, uint32_t events, void *arg)
 
 static void conn_free(srv_conn_t *c)
 {
-    if (c->ssl)
-        SSL_free(c->ssl);
+    if (c->ssl) SSL_free(c->ssl);
     conn_out_free(c);
     free(c->in);
     free(c);
@@ -695,8 +654,7 @@ static void conn_defer_cb(srv_loop_t *loop, void *arg)
     (void)loop;
     srv_conn_t *c = arg;
     if (c->state == ST_CLOSED) {
-        if (c->cbs->on_close)
-            c->cbs->on_close(c, c->ud, (enum srv_close_reason)c->close_reason);
+        if (c->cbs->on_close) c->cbs->on_close(c, c->ud, (enum srv_close_reason)c->close_reason);
         conn_free(c);
         return;
     }
@@ -735,8 +693,7 @@ static void conn_timer_cb(srv_loop_t *loop, void *arg)
 /* Closes the socket now; on_close and the free follow from the defer node. */
 static void conn_finish(srv_conn_t *c, enum srv_close_reason why)
 {
-    if (c->state == ST_CLOSED)
-        return;
+    if (c->state == ST_CLOSED) return;
     if (c->state != ST_CLOSING)
         c->close_reason = (uint8_t)why;
     else if (why == SRV_CLOSE_FLUSH_TIMEOUT || why == SRV_CLOSE_ERROR || why == SRV_CLOSE_TLS)
@@ -749,8 +706,7 @@ static void conn_finish(srv_conn_t *c, enum srv_close_reason why)
     int fd = c->io.fd;
     srv_io_stop(c->loop, &c->io);
     srv_timer_stop(c->loop, &c->timer);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     if (c->limits) {
         srv_limits_key_t key;
         struct sockaddr_storage ss;
@@ -761,18 +717,16 @@ static void conn_finish(srv_conn_t *c, enum srv_close_reason why)
         c->limits = NULL;
     }
     c->state = ST_CLOSED;
-    log_info("event=conn_closed conn=%llu reason=%s", (unsigned long long)c->id,
+    log_debug("event=conn_closed conn=%llu reason=%s", (unsigned long long)c->id,
              srv_close_reason_str((enum srv_close_reason)c->close_reason));
     srv_defer_queue(c->loop, &c->defer);
 }
 
 static void conn_begin_close(srv_conn_t *c, bool flush, enum srv_close_reason why)
 {
-    if (c->state == ST_CLOSED)
-        return;
+    if (c->state == ST_CLOSED) return;
     if (c->state == ST_CLOSING) {
-        if (!flush)
-            conn_finish(c, why);
+        if (!flush) conn_finish(c, why);
         return;
     }
     if (!flush || c->out_len == 0 || c->state == ST_HANDSHAKE) {
@@ -795,8 +749,7 @@ void srv_conn_close(srv_conn_t *c, bool flush)
 /* ---------------------------------------------------------------- public */
 int srv_conn_read_raw(srv_conn_t *c, uint64_t n)
 {
-    if (n == 0 || c->state >= ST_CLOSING)
-        return PETREL_EINVAL;
+    if (n == 0 || c->state >= ST_CLOSING) return PETREL_EINVAL;
     c->raw_left = n;
     conn_kick(c, 0);
     return 0;
@@ -815,8 +768,7 @@ void srv_conn_pause_input(srv_conn_t *c)
 
 void srv_conn_resume_input(srv_conn_t *c)
 {
-    if (!c->paused)
-        return;
+    if (!c->paused) return;
     c->paused = 0;
     conn_kick(c, 0);
 }
@@ -825,8 +777,7 @@ void srv_conn_set_timeouts(srv_conn_t *c, uint32_t idle_ms, uint32_t session_ms)
 {
     c->idle_ms = idle_ms;
     c->session_ms = session_ms;
-    if (c->state != ST_CLOSED)
-        conn_timer_arm(c);
+    if (c->state != ST_CLOSED) conn_timer_arm(c);
 }
 
 void srv_conn_set_ud(srv_conn_t *c, void *ud)
@@ -872,11 +823,9 @@ const struct sockaddr *srv_conn_peer(const srv_conn_t *c)
 const char *srv_conn_peer_str(const srv_conn_t *c, char *buf, size_t len)
 {
     const void *a = c->peer.sa.sa_family == AF_INET6 ? (const void *)&c->peer.in6.sin6_addr
-                                                      : (const void *)&c->peer.in4.sin_addr;
-    if (len == 0)
-        return buf;
-    if (!inet_ntop(c->peer.sa.sa_family, a, buf, (socklen_t)len))
-        buf[0] = '\0';
+                                                     : (const void *)&c->peer.in4.sin_addr;
+    if (len == 0) return buf;
+    if (!inet_ntop(c->peer.sa.sa_family, a, buf, (socklen_t)len)) buf[0] = '\0';
     return buf;
 }
 
@@ -888,8 +837,7 @@ bool srv_addr_is_loopback(const struct sockaddr *sa)
     }
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a))
-            return true;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return true;
         return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
     }
     return false;

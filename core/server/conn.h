@@ -40,21 +40,23 @@
 typedef struct srv_conn srv_conn_t;
 
 /* on_line flags */
-#define SRV_LINE_CRLF 0x1u     /* the line ended in CRLF (otherwise a bare LF) */
-#define SRV_LINE_TOO_LONG 0x2u /* complete line longer than max_line: its first max_line bytes
-                                  are passed, the rest was dropped */
-#define SRV_LINE_OVERFLOW 0x4u /* max_line+2 bytes and no LF yet: the first max_line bytes are
-                                  passed; everything up to and including the next LF is
-                                  discarded without another callback */
+#define SRV_LINE_CRLF 0x1u /* the line ended in CRLF (otherwise a bare LF) */
+#define SRV_LINE_TOO_LONG                                                                          \
+    0x2u /* complete line longer than max_line: its first max_line bytes                           \
+            are passed, the rest was dropped */
+#define SRV_LINE_OVERFLOW                                                                          \
+    0x4u /* max_line+2 bytes and no LF yet: the first max_line bytes are                           \
+            passed; everything up to and including the next LF is                                  \
+            discarded without another callback */
 
 enum srv_close_reason {
-    SRV_CLOSE_LOCAL = 0,   /* srv_conn_close() by the protocol/host */
-    SRV_CLOSE_EOF,         /* the client closed */
-    SRV_CLOSE_ERROR,       /* socket or I/O error */
-    SRV_CLOSE_TLS,         /* TLS handshake or record error */
-    SRV_CLOSE_IDLE,        /* idle timeout */
-    SRV_CLOSE_SESSION,     /* total session timeout */
-    SRV_CLOSE_OVERFLOW,    /* output above out_max */
+    SRV_CLOSE_LOCAL = 0,    /* srv_conn_close() by the protocol/host */
+    SRV_CLOSE_EOF,          /* the client closed */
+    SRV_CLOSE_ERROR,        /* socket or I/O error */
+    SRV_CLOSE_TLS,          /* TLS handshake or record error */
+    SRV_CLOSE_IDLE,         /* idle timeout */
+    SRV_CLOSE_SESSION,      /* total session timeout */
+    SRV_CLOSE_OVERFLOW,     /* output above out_max */
     SRV_CLOSE_FLUSH_TIMEOUT /* a flushing close did not drain in flush_ms */
 };
 const char *srv_close_reason_str(enum srv_close_reason r);
@@ -82,23 +84,23 @@ typedef struct srv_conn_cbs {
 } srv_conn_cbs_t;
 
 typedef struct srv_conn_settings {
-    size_t max_line;      /* line length limit, line ending excluded (default 8192) */
-    size_t out_high;      /* output at/above this: not writable, input paused (256 KiB) */
-    size_t out_low;       /* drained to/below this: on_writable, input resumes (64 KiB) */
-    size_t out_max;       /* a write past this fails: PETREL_ENOMEM and close (1 MiB) */
-    uint32_t idle_ms;     /* no bytes read or written for this long (0: none; 10 min) */
-    uint32_t session_ms;  /* total lifetime (0: none; default 0) */
-    uint32_t flush_ms;    /* srv_conn_close(c, true) waits at most this (5 s) */
+    size_t max_line;     /* line length limit, line ending excluded (default 8192) */
+    size_t out_high;     /* output at/above this: not writable, input paused (256 KiB) */
+    size_t out_low;      /* drained to/below this: on_writable, input resumes (64 KiB) */
+    size_t out_max;      /* a write past this fails: PETREL_ENOMEM and close (1 MiB) */
+    uint32_t idle_ms;    /* no bytes read or written for this long (0: none; 10 min) */
+    uint32_t session_ms; /* total lifetime (0: none; default 0) */
+    uint32_t flush_ms;   /* srv_conn_close(c, true) waits at most this (5 s) */
 } srv_conn_settings_t;
 
 void srv_conn_settings_default(srv_conn_settings_t *s);
 
 /* What the listener hands to the accept callback. */
 typedef struct srv_accept {
-    int fd;                          /* non-blocking, close-on-exec */
+    int fd; /* non-blocking, close-on-exec */
     struct sockaddr_storage peer;
     enum srv_tls_mode tls_mode;
-    srv_limits_t *limits;            /* a slot is held for limits_key (NULL: none) */
+    srv_limits_t *limits; /* a slot is held for limits_key (NULL: none) */
     srv_limits_key_t limits_key;
 } srv_accept_t;
 
@@ -114,7 +116,7 @@ int srv_conn_new(srv_loop_t *loop, const srv_accept_t *a, const srv_conn_setting
 
 void srv_conn_set_ud(srv_conn_t *c, void *ud);
 void *srv_conn_ud(const srv_conn_t *c);
-uint64_t srv_conn_id(const srv_conn_t *c);        /* process-unique, never 0 */
+uint64_t srv_conn_id(const srv_conn_t *c); /* process-unique, never 0 */
 srv_loop_t *srv_conn_loop(const srv_conn_t *c);
 
 /* ---------------------------------------------------------------- output */

@@ -26,8 +26,7 @@ struct srv_limits {
 int srv_limits_new(unsigned max_total, unsigned max_per_ip, srv_limits_t **lim_r)
 {
     srv_limits_t *lim = calloc(1, sizeof(*lim));
-    if (!lim)
-        return PETREL_ENOMEM;
+    if (!lim) return PETREL_ENOMEM;
     pthread_mutex_init(&lim->mu, NULL);
     lim->max_total = max_total;
     lim->max_per_ip = max_per_ip;
@@ -38,8 +37,7 @@ int srv_limits_new(unsigned max_total, unsigned max_per_ip, srv_limits_t **lim_r
 void srv_limits_free(srv_limits_t **limp)
 {
     srv_limits_t *lim = *limp;
-    if (!lim)
-        return;
+    if (!lim) return;
     for (unsigned i = 0; i < LIMITS_BUCKETS; i++) {
         struct lim_entry *e = lim->bucket[i];
         while (e) {
@@ -96,8 +94,7 @@ int srv_limits_acquire(srv_limits_t *lim, const srv_limits_key_t *key)
     } else {
         if (!*pp) {
             *pp = calloc(1, sizeof(**pp));
-            if (*pp)
-                (*pp)->key = *key;
+            if (*pp) (*pp)->key = *key;
         }
         if (*pp) {
             (*pp)->count++;
@@ -119,8 +116,7 @@ void srv_limits_release(srv_limits_t *lim, const srv_limits_key_t *key)
         *pp = e->next;
         free(e);
     }
-    if (lim->total > 0)
-        lim->total--;
+    if (lim->total > 0) lim->total--;
     pthread_mutex_unlock(&lim->mu);
 }
 

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,27 +46,22 @@ int srv_addr_parse(const char *s, struct sockaddr_storage *ss_r, socklen_t *len_
     memset(ss_r, 0, sizeof(*ss_r));
     if (s[0] == '[') {
         const char *end = strchr(s, ']');
-        if (!end || end[1] != ':')
-            return PETREL_EINVAL;
+        if (!end || end[1] != ':') return PETREL_EINVAL;
         hl = (size_t)(end - s - 1);
-        if (hl >= sizeof(host))
-            return PETREL_EINVAL;
+        if (hl >= sizeof(host)) return PETREL_EINVAL;
         memcpy(host, s + 1, hl);
         port = end + 2;
     } else {
         const char *colon = strrchr(s, ':');
-        if (!colon)
-            return PETREL_EINVAL;
+        if (!colon) return PETREL_EINVAL;
         hl = (size_t)(colon - s);
-        if (hl >= sizeof(host))
-            return PETREL_EINVAL;
+        if (hl >= sizeof(host)) return PETREL_EINVAL;
         memcpy(host, s, hl);
         port = colon + 1;
     }
     host[hl] = '\0';
     uint64_t p;
-    if (str_to_u64(port, strlen(port), &p) != 0 || p > 65535)
-        return PETREL_EINVAL;
+    if (str_to_u64(port, strlen(port), &p) != 0 || p > 65535) return PETREL_EINVAL;
     struct sockaddr_in *s4 = (struct sockaddr_in *)ss_r;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss_r;
     if (s[0] != '[' && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
@@ -87,22 +83,19 @@ static int listener_socket(srv_listener_t *l, struct sockaddr_storage *ss, sockl
 {
     int one = 1;
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        goto fail;
+    if (fd < 0) goto fail;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
         goto fail;
     if (ss->ss_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
         goto fail;
-    if (bind(fd, (struct sockaddr *)ss, len) < 0 || listen(fd, backlog) < 0)
-        goto fail;
+    if (bind(fd, (struct sockaddr *)ss, len) < 0 || listen(fd, backlog) < 0) goto fail;
     return fd;
 fail:
     log_error("event=listener_bind_failed listener=%s address=%s errno=%d error=\"%s\"", l->name,
               l->address, errno, strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return -1;
 }
 
@@ -142,9 +135,8 @@ int srv_listener_bind(const srv_listener_cfg_t *cfg, srv_listener_t **l_r)
             struct sockaddr_storage got;
             socklen_t gl = sizeof(got);
             getsockname(fd, (struct sockaddr *)&got, &gl);
-            uint16_t port = got.ss_family == AF_INET6
-                                ? ((struct sockaddr_in6 *)&got)->sin6_port
-                                : ((struct sockaddr_in *)&got)->sin_port;
+            uint16_t port = got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                      : ((struct sockaddr_in *)&got)->sin_port;
             if (ss.ss_family == AF_INET6)
                 ((struct sockaddr_in6 *)&ss)->sin6_port = port;
             else
@@ -152,8 +144,8 @@ int srv_listener_bind(const srv_listener_cfg_t *cfg, srv_listener_t **l_r)
             l->port = ntohs(port);
         }
     }
-    log_info("event=listener_bound listener=%s address=%s port=%u sockets=%u", l->name,
-             l->address, l->port, n);
+    log_info("event=listener_bound listener=%s address=%s port=%u sockets=%u", l->name, l->address,
+             l->port, n);
     *l_r = l;
     return 0;
 }
@@ -172,7 +164,9 @@ static void listener_refuse(srv_listener_t *l, int fd, int why)
 {
     char line[256];
     log_info("event=conn_refused listener=%s reason=%s", l->name,
-             why == PETREL_EBUSY ? "per_ip_limit" : why == PETREL_EAGAIN ? "total_limit" : "nomem");
+             why == PETREL_EBUSY    ? "per_ip_limit"
+             : why == PETREL_EAGAIN ? "total_limit"
+                                    : "nomem");
     if (l->tls != SRV_TLS_IMPLICIT && l->cbs->on_refuse) {
         size_t n = l->cbs->on_refuse(l->ud, line, sizeof(line), why);
         if (n > 0 && n <= sizeof(line)) {
@@ -186,8 +180,7 @@ static void listener_refuse(srv_listener_t *l, int fd, int why)
 static void listener_resume(srv_loop_t *loop, void *arg)
 {
     struct lsock *s = arg;
-    if (s->io.fd >= 0)
-        srv_io_update(loop, &s->io, SRV_EV_IN);
+    if (s->io.fd >= 0) srv_io_update(loop, &s->io, SRV_EV_IN);
 }
 
 static void listener_accept_cb(srv_loop_t *loop, uint32_t events, void *arg)
@@ -210,6 +203,9 @@ static void listener_accept_cb(srv_loop_t *loop, uint32_t events, void *arg)
             return; /* EAGAIN, ECONNABORTED, EINTR...: wait for the next event */
         }
         a.tls_mode = l->tls;
+        /* replies are small and pipelined: do not let Nagle hold them back */
+        int one = 1;
+        setsockopt(a.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (l->limits) {
             srv_limits_key_from(&a.peer, &a.limits_key);
             int rc = srv_limits_acquire(l->limits, &a.limits_key);
@@ -226,8 +222,7 @@ static void listener_accept_cb(srv_loop_t *loop, uint32_t events, void *arg)
 int srv_listener_start(srv_listener_t *l, srv_loop_t *const *loops, unsigned nloops,
                        srv_limits_t *limits, const srv_listener_cbs_t *cbs, void *ud)
 {
-    if (nloops == 0 || !cbs || !cbs->on_accept)
-        return PETREL_EINVAL;
+    if (nloops == 0 || !cbs || !cbs->on_accept) return PETREL_EINVAL;
     l->limits = limits;
     l->cbs = cbs;
     l->ud = ud;
@@ -236,8 +231,7 @@ int srv_listener_start(srv_listener_t *l, srv_loop_t *const *loops, unsigned nlo
         s->loop = loops[i % nloops];
         srv_timer_init(&s->pause, listener_resume, s);
         int rc = srv_io_start(s->loop, &s->io, s->fd, SRV_EV_IN, listener_accept_cb, s);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     log_info("event=listener_started listener=%s port=%u loops=%u", l->name, l->port, nloops);
     return 0;
@@ -249,8 +243,7 @@ static void lsock_unwatch(struct lsock *s)
         srv_io_stop(s->loop, &s->io);
         srv_timer_stop(s->loop, &s->pause);
     }
-    if (s->fd >= 0)
-        close(s->fd);
+    if (s->fd >= 0) close(s->fd);
     s->fd = -1;
 }
 
@@ -274,8 +267,7 @@ void srv_listener_stop(srv_listener_t *l)
 void srv_listener_free(srv_listener_t **lp)
 {
     srv_listener_t *l = *lp;
-    if (!l)
-        return;
+    if (!l) return;
     for (unsigned i = 0; i < l->n; i++)
         lsock_unwatch(&l->socks[i]);
     free(l->socks);

@@ -46,11 +46,11 @@ typedef struct srv_listener_cbs {
 } srv_listener_cbs_t;
 
 typedef struct srv_listener_cfg {
-    const char *name;       /* for logs ("imap"); copied */
-    const char *address;    /* see srv_addr_parse */
+    const char *name;    /* for logs ("imap"); copied */
+    const char *address; /* see srv_addr_parse */
     enum srv_tls_mode tls;
-    unsigned nsockets;      /* one per worker loop (>= 1) */
-    int backlog;            /* 0: 511 */
+    unsigned nsockets; /* one per worker loop (>= 1) */
+    int backlog;       /* 0: 511 */
 } srv_listener_cfg_t;
 
 /* Creates and binds cfg->nsockets sockets. 0, PETREL_EINVAL (bad address),

@@ -65,10 +65,8 @@ bool srv_loop_in_thread(const srv_loop_t *loop)
 static uint32_t io_epoll_mask(uint32_t ev)
 {
     uint32_t m = 0;
-    if (ev & SRV_EV_IN)
-        m |= EPOLLIN | EPOLLRDHUP;
-    if (ev & SRV_EV_OUT)
-        m |= EPOLLOUT;
+    if (ev & SRV_EV_IN) m |= EPOLLIN | EPOLLRDHUP;
+    if (ev & SRV_EV_OUT) m |= EPOLLOUT;
     return m;
 }
 
@@ -89,10 +87,8 @@ int srv_io_start(srv_loop_t *loop, srv_io_t *io, int fd, uint32_t events, srv_io
 
 int srv_io_update(srv_loop_t *loop, srv_io_t *io, uint32_t events)
 {
-    if (io->fd < 0)
-        return PETREL_EINVAL;
-    if (io->events == events)
-        return 0;
+    if (io->fd < 0) return PETREL_EINVAL;
+    if (io->events == events) return 0;
     struct epoll_event ee = {.events = io_epoll_mask(events), .data.ptr = io};
     if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ee) < 0) {
         log_error("event=epoll_mod_failed fd=%d errno=%d", io->fd, errno);
@@ -104,14 +100,12 @@ int srv_io_update(srv_loop_t *loop, srv_io_t *io, uint32_t events)
 
 void srv_io_stop(srv_loop_t *loop, srv_io_t *io)
 {
-    if (io->fd < 0)
-        return;
+    if (io->fd < 0) return;
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
     io->fd = -1;
     io->events = 0;
     for (int i = 0; i < loop->batch_n; i++)
-        if (loop->batch[i].data.ptr == io)
-            loop->batch[i].data.ptr = NULL;
+        if (loop->batch[i].data.ptr == io) loop->batch[i].data.ptr = NULL;
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -144,8 +138,7 @@ static void heap_up(srv_loop_t *loop, size_t i)
     srv_timer_t *t = loop->heap[i];
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!timer_before(t, loop->heap[p]))
-            break;
+        if (!timer_before(t, loop->heap[p])) break;
         heap_set(loop, i, loop->heap[p]);
         i = p;
     }
@@ -157,12 +150,9 @@ static void heap_down(srv_loop_t *loop, size_t i)
     srv_timer_t *t = loop->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
-        if (c >= loop->heap_len)
-            break;
-        if (c + 1 < loop->heap_len && timer_before(loop->heap[c + 1], loop->heap[c]))
-            c++;
-        if (!timer_before(loop->heap[c], t))
-            break;
+        if (c >= loop->heap_len) break;
+        if (c + 1 < loop->heap_len && timer_before(loop->heap[c + 1], loop->heap[c])) c++;
+        if (!timer_before(loop->heap[c], t)) break;
         heap_set(loop, i, loop->heap[c]);
         i = c;
     }
@@ -172,12 +162,10 @@ static void heap_down(srv_loop_t *loop, size_t i)
 void srv_timer_stop(srv_loop_t *loop, srv_timer_t *t)
 {
     size_t i = t->heap_idx;
-    if (i == SIZE_MAX)
-        return;
+    if (i == SIZE_MAX) return;
     t->heap_idx = SIZE_MAX;
     srv_timer_t *last = loop->heap[--loop->heap_len];
-    if (i == loop->heap_len)
-        return;
+    if (i == loop->heap_len) return;
     heap_set(loop, i, last);
     heap_up(loop, i);
     heap_down(loop, last->heap_idx);
@@ -189,8 +177,7 @@ int srv_timer_start(srv_loop_t *loop, srv_timer_t *t, uint64_t ms)
     if (loop->heap_len == loop->heap_cap) {
         size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
         srv_timer_t **h = realloc(loop->heap, cap * sizeof(*h));
-        if (!h)
-            return PETREL_ENOMEM;
+        if (!h) return PETREL_ENOMEM;
         loop->heap = h;
         loop->heap_cap = cap;
     }
@@ -213,11 +200,9 @@ static void timers_run(srv_loop_t *loop)
 
 static int timers_timeout(srv_loop_t *loop)
 {
-    if (loop->heap_len == 0)
-        return -1;
+    if (loop->heap_len == 0) return -1;
     uint64_t when = loop->heap[0]->when_ms;
-    if (when <= loop->now_ms)
-        return 0;
+    if (when <= loop->now_ms) return 0;
     uint64_t d = when - loop->now_ms;
     return d > 60000 ? 60000 : (int)d;
 }
@@ -233,8 +218,7 @@ void srv_defer_init(srv_defer_t *d, srv_defer_fn fn, void *arg)
 
 void srv_defer_queue(srv_loop_t *loop, srv_defer_t *d)
 {
-    if (d->queued)
-        return;
+    if (d->queued) return;
     srv_defer_t *h = &loop->defer_head;
     d->prev = h->prev;
     d->next = h;
@@ -246,8 +230,7 @@ void srv_defer_queue(srv_loop_t *loop, srv_defer_t *d)
 void srv_defer_cancel(srv_loop_t *loop, srv_defer_t *d)
 {
     (void)loop;
-    if (!d->queued)
-        return;
+    if (!d->queued) return;
     d->prev->next = d->next;
     d->next->prev = d->prev;
     d->next = d->prev = NULL;
@@ -265,8 +248,7 @@ static bool defer_pending(srv_loop_t *loop)
 static void defer_run(srv_loop_t *loop)
 {
     srv_defer_t *h = &loop->defer_head, local;
-    if (h->next == h)
-        return;
+    if (h->next == h) return;
     local.next = h->next;
     local.prev = h->prev;
     local.next->prev = &local;
@@ -283,8 +265,7 @@ static void defer_run(srv_loop_t *loop)
 int srv_loop_post(srv_loop_t *loop, srv_post_fn fn, void *arg)
 {
     struct post_node *n = malloc(sizeof(*n));
-    if (!n)
-        return PETREL_ENOMEM;
+    if (!n) return PETREL_ENOMEM;
     n->next = NULL;
     n->fn = fn;
     n->arg = arg;
@@ -340,8 +321,7 @@ void srv_loop_stop(srv_loop_t *loop)
 int srv_loop_new(srv_loop_t **loop_r)
 {
     srv_loop_t *loop = calloc(1, sizeof(*loop));
-    if (!loop)
-        return PETREL_ENOMEM;
+    if (!loop) return PETREL_ENOMEM;
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     loop->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     loop->wake_io.fd = -1;
@@ -361,18 +341,15 @@ int srv_loop_new(srv_loop_t **loop_r)
 void srv_loop_free(srv_loop_t **loopp)
 {
     srv_loop_t *loop = *loopp;
-    if (!loop)
-        return;
+    if (!loop) return;
     struct post_node *n = loop->post_head;
     while (n) {
         struct post_node *next = n->next;
         free(n);
         n = next;
     }
-    if (loop->epfd >= 0)
-        close(loop->epfd);
-    if (loop->evfd >= 0)
-        close(loop->evfd);
+    if (loop->epfd >= 0) close(loop->epfd);
+    if (loop->evfd >= 0) close(loop->evfd);
     pthread_mutex_destroy(&loop->post_mu);
     free(loop->heap);
     free(loop);
@@ -385,15 +362,11 @@ static void loop_dispatch(srv_loop_t *loop, struct epoll_event *evs, int n)
     loop->batch_n = n;
     for (int i = 0; i < n; i++) {
         srv_io_t *io = evs[i].data.ptr;
-        if (!io)
-            continue; /* stopped by an earlier callback of this batch */
+        if (!io) continue; /* stopped by an earlier callback of this batch */
         uint32_t e = evs[i].events, ev = 0;
-        if (e & (EPOLLIN | EPOLLRDHUP))
-            ev |= SRV_EV_IN;
-        if (e & EPOLLOUT)
-            ev |= SRV_EV_OUT;
-        if (e & (EPOLLERR | EPOLLHUP))
-            ev |= SRV_EV_ERR;
+        if (e & (EPOLLIN | EPOLLRDHUP)) ev |= SRV_EV_IN;
+        if (e & EPOLLOUT) ev |= SRV_EV_OUT;
+        if (e & (EPOLLERR | EPOLLHUP)) ev |= SRV_EV_ERR;
         io->fn(loop, ev, io->arg);
     }
     loop->batch = NULL;
@@ -459,8 +432,7 @@ int srv_workers_start(unsigned n, srv_workers_t **w_r)
         n = c > 0 && c < 1024 ? (unsigned)c : 1;
     }
     srv_workers_t *w = calloc(1, sizeof(*w));
-    if (!w)
-        return PETREL_ENOMEM;
+    if (!w) return PETREL_ENOMEM;
     w->loops = calloc(n, sizeof(*w->loops));
     w->threads = calloc(n, sizeof(*w->threads));
     if (!w->loops || !w->threads) {
@@ -487,8 +459,7 @@ int srv_workers_start(unsigned n, srv_workers_t **w_r)
 void srv_workers_stop(srv_workers_t **wp)
 {
     srv_workers_t *w = *wp;
-    if (!w)
-        return;
+    if (!w) return;
     for (unsigned i = 0; i < w->n; i++)
         srv_loop_stop(w->loops[i]);
     for (unsigned i = 0; i < w->n; i++) {

@@ -45,8 +45,8 @@ struct ts_server {
     srv_tls_t *tls;
     srv_conn_settings_t set;
     uint16_t port;
-    atomic_size_t max_out;   /* largest output backlog seen */
-    atomic_uint lines;       /* lines delivered */
+    atomic_size_t max_out; /* largest output backlog seen */
+    atomic_uint lines;     /* lines delivered */
     atomic_uint closes;
     atomic_uint opens;
     atomic_uint tls_fail;
@@ -60,13 +60,13 @@ static void ts_write_big(struct ts_sess *s)
     (void)srv;
     while (s->big_left > 0 && srv_conn_writable(s->c)) {
         size_t n = s->big_left < sizeof(chunk) ? (size_t)s->big_left : sizeof(chunk);
-        if (srv_conn_write(s->c, chunk, n) != 0)
-            return;
+        if (srv_conn_write(s->c, chunk, n) != 0) return;
         s->big_left -= n;
     }
 }
 
 static struct ts_server *ts_current;
+static const char *ts_address; /* listen address for ts_start; NULL: 127.0.0.1:0 */
 
 static void ts_note_out(srv_conn_t *c)
 {
@@ -116,14 +116,15 @@ static void ts_on_line(srv_conn_t *c, void *ud, const char *line, size_t len, un
         while (v > 0) {
             size_t k = v < sizeof(chunk) ? v : sizeof(chunk);
             ts_note_out(c);
-            if (srv_conn_write(c, chunk, k) != 0)
-                break;
+            if (srv_conn_write(c, chunk, k) != 0) break;
             v -= k;
         }
     } else if (strcmp(cmd, "STARTTLS") == 0) {
         srv_conn_write(c, "OK go\r\n", 7);
         if (srv_conn_starttls(c) != 0)
             srv_conn_write(c, "NO\r\n", 4);
+        else if (srv_conn_write(c, "LEAK\r\n", 6) != PETREL_EINVAL) /* must not go out */
+            atomic_fetch_add(&ts_current->tls_fail, 100);
     } else if (strcmp(cmd, "INFO") == 0) {
         const char *ver = srv_conn_tls_version(c), *ciph = srv_conn_tls_cipher(c);
         srv_conn_writef(c, "INFO tls=%d version=%s cipher=%s loopback=%d\r\n", srv_conn_is_tls(c),
@@ -142,8 +143,7 @@ static void ts_on_raw(srv_conn_t *c, void *ud, const char *p, size_t n, uint64_t
     size_t room = sizeof(s->raw) - s->raw_len, k = n < room ? n : room;
     memcpy(s->raw + s->raw_len, p, k);
     s->raw_len += k;
-    if (remaining == 0)
-        srv_conn_writef(c, "RAW %.*s\r\n", (int)s->raw_len, s->raw);
+    if (remaining == 0) srv_conn_writef(c, "RAW %.*s\r\n", (int)s->raw_len, s->raw);
 }
 
 static void ts_on_writable(srv_conn_t *c, void *ud)
@@ -157,8 +157,7 @@ static void ts_on_tls(srv_conn_t *c, void *ud, int rc)
 {
     (void)c;
     (void)ud;
-    if (rc)
-        atomic_fetch_add(&ts_current->tls_fail, 1);
+    if (rc) atomic_fetch_add(&ts_current->tls_fail, 1);
 }
 
 static void ts_on_timeout(srv_conn_t *c, void *ud, enum srv_timeout_kind kind)
@@ -176,8 +175,8 @@ static void ts_on_close(srv_conn_t *c, void *ud, enum srv_close_reason why)
     atomic_fetch_add(&ts_current->closes, 1);
 }
 
-static const srv_conn_cbs_t ts_cbs = {ts_on_line,    ts_on_raw,     ts_on_writable,
-                                      ts_on_tls,     ts_on_timeout, ts_on_close};
+static const srv_conn_cbs_t ts_cbs = {ts_on_line, ts_on_raw,     ts_on_writable,
+                                      ts_on_tls,  ts_on_timeout, ts_on_close};
 
 static void ts_on_accept(void *ud, srv_loop_t *loop, const srv_accept_t *a)
 {
@@ -210,7 +209,7 @@ static void *ts_thread(void *arg)
 
 /* Starts a one-loop server on 127.0.0.1:0. set may be NULL (defaults). */
 static inline struct ts_server *ts_start(const srv_conn_settings_t *set, enum srv_tls_mode mode,
-                                  srv_tls_t *tls, unsigned max_total, unsigned max_ip)
+                                         srv_tls_t *tls, unsigned max_total, unsigned max_ip)
 {
     struct ts_server *srv = calloc(1, sizeof(*srv));
     signal(SIGPIPE, SIG_IGN);
@@ -220,16 +219,15 @@ static inline struct ts_server *ts_start(const srv_conn_settings_t *set, enum sr
     else
         srv_conn_settings_default(&srv->set);
     srv->tls = tls;
-    if (srv_loop_new(&srv->loop) != 0)
-        return NULL;
-    if (max_total || max_ip)
-        srv_limits_new(max_total, max_ip, &srv->limits);
-    srv_listener_cfg_t cfg = {.name = "test", .address = "127.0.0.1:0", .tls = mode, .nsockets = 1};
-    if (srv_listener_bind(&cfg, &srv->lst) != 0)
-        return NULL;
+    if (srv_loop_new(&srv->loop) != 0) return NULL;
+    if (max_total || max_ip) srv_limits_new(max_total, max_ip, &srv->limits);
+    srv_listener_cfg_t cfg = {.name = "test",
+                              .address = ts_address ? ts_address : "127.0.0.1:0",
+                              .tls = mode,
+                              .nsockets = 1};
+    if (srv_listener_bind(&cfg, &srv->lst) != 0) return NULL;
     srv->port = srv_listener_port(srv->lst);
-    if (srv_listener_start(srv->lst, &srv->loop, 1, srv->limits, &ts_lcbs, srv) != 0)
-        return NULL;
+    if (srv_listener_start(srv->lst, &srv->loop, 1, srv->limits, &ts_lcbs, srv) != 0) return NULL;
     pthread_create(&srv->thread, NULL, ts_thread, srv->loop);
     return srv;
 }
@@ -255,7 +253,6 @@ static inline void ts_stop(struct ts_server **srvp)
     ts_current = NULL;
     *srvp = NULL;
 }
-
 
 /* A blocking client socket to 127.0.0.1:port from source address src (NULL: any). */
 static inline int tc_connect(uint16_t port, const char *src)
@@ -294,15 +291,11 @@ static inline int tc_line(int fd, char *buf, size_t len)
     for (;;) {
         char ch;
         ssize_t r = recv(fd, &ch, 1, 0);
-        if (r <= 0)
-            return -1;
-        if (ch == '\n')
-            break;
-        if (n + 1 < len)
-            buf[n++] = ch;
+        if (r <= 0) return -1;
+        if (ch == '\n') break;
+        if (n + 1 < len) buf[n++] = ch;
     }
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
+    if (n > 0 && buf[n - 1] == '\r') n--;
     buf[n] = '\0';
     return (int)n;
 }

@@ -81,10 +81,8 @@ static srv_loop_t *post_loop;
 static void post_fn(void *arg)
 {
     (void)arg;
-    if (!srv_loop_in_thread(post_loop))
-        atomic_fetch_add(&wrong_thread, 1);
-    if (atomic_fetch_add(&counter, 1) + 1 == POSTERS * POSTS)
-        srv_loop_stop(post_loop);
+    if (!srv_loop_in_thread(post_loop)) atomic_fetch_add(&wrong_thread, 1);
+    if (atomic_fetch_add(&counter, 1) + 1 == POSTERS * POSTS) srv_loop_stop(post_loop);
 }
 
 static void *poster(void *arg)
