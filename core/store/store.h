@@ -41,7 +41,7 @@ typedef struct store_txn store_txn_t;
 #define STORE_DOMAIN_MAX 253      /* RFC 1035 */
 #define STORE_LOCAL_MAX 64        /* RFC 5321 */
 #define STORE_ADDRESS_MAX 320     /* local@domain */
-#define STORE_MAILBOX_NAME_MAX 512
+#define STORE_MAILBOX_NAME_MAX 512 /* buffer size; names are refused above 503 bytes (schema.h) */
 #define STORE_HASH_MAX 255        /* stored password hash string */
 #define STORE_KEYWORD_MAX 128     /* one keyword's length */
 #define STORE_ALIAS_TARGETS_MAX 256
@@ -57,7 +57,12 @@ typedef struct store_txn store_txn_t;
 typedef int (*store_cache_fn)(const void *msg, size_t len,
                               int (*out_append)(void *out, const void *p, size_t n), void *out);
 
-/* A committed change to a mailbox, reported to the on_commit hook. */
+/*
+ * A committed change to a mailbox, reported to the on_commit hook.
+ * mailbox_id 0 covers every mailbox of the user (a txn that changed many
+ * mailboxes reports them this way); user_id 0 and mailbox_id 0 together
+ * mean "anything may have changed".
+ */
 typedef struct store_change {
     uint64_t user_id;
     uint32_t mailbox_id; /* 0: the user's mailbox list or account changed */
@@ -191,6 +196,7 @@ typedef struct store_rcpt {
     uint64_t user_ids[STORE_RCPT_MAX_USERS];
     uint64_t tenant_id;       /* the tenant of the recipient's domain */
     char tag[STORE_LOCAL_MAX + 1]; /* "" when the address had no +tag */
+    int via_catchall;         /* reached only through the domain's catch-all */
 } store_rcpt_t;
 int store_resolve_rcpt(store_txn_t *txn, const char *address, store_rcpt_t *r_r);
 

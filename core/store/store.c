@@ -1,0 +1,338 @@
+/*
+ * store.c - opening the store, transactions, the synchronous write path and
+ * the generation counter.
+ *
+ * Opening: <data>/store is an LMDB environment whose meta table carries
+ * STORE_MAGIC and STORE_SCHEMA_VERSION. A new directory (no data.mdb yet) is
+ * initialized; an existing one must carry the magic (else PETREL_ENOTSTORE)
+ * and a version we know (else PETREL_EVERSION). Known weakness: a crash
+ * between LMDB creating data.mdb and the first commit writing the magic
+ * leaves a store that is refused as ENOTSTORE; it holds no data and can be
+ * removed by hand.
+ *
+ * Changes for on_commit: the root txn keeps up to STORE_TXN_CHANGES_MAX
+ * (user, mailbox) pairs. On overflow the list collapses to one entry per user
+ * (mailbox 0), and when even that overflows, to the single entry {0, 0}:
+ * "anything may have changed". A nested txn that aborts truncates the list
+ * back to where it began (if it had collapsed meanwhile, the over-report
+ * stays, which is harmless).
+ */
+#include "store/store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define STORE_WRITE_RETRIES 8
+
+static const char *const store_tables[T_COUNT] = STORE_TABLE_NAMES;
+
+const char *store_strerror(int err)
+{
+    return petrel_strerror(err);
+}
+
+static int store_mkdir(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        log_error("event=store_open path=%s error=\"%s\"", dir, strerror(errno));
+        return PETREL_EIO;
+    }
+    return 0;
+}
+
+/* Writes magic + version into a fresh environment. */
+static int store_init_meta(kv_env_t *kv)
+{
+    kv_txn_t *t;
+    int rc = kv_begin(kv, NULL, 0, &t);
+    if (rc) return rc;
+    uint8_t v[4];
+    be32_put(v, STORE_SCHEMA_VERSION);
+    rc = kv_put(t, T_META, KV_VAL("magic", 5), KV_VAL(STORE_MAGIC, strlen(STORE_MAGIC)), 0);
+    if (!rc) rc = kv_put(t, T_META, KV_VAL("version", 7), KV_VAL(v, 4), 0);
+    if (rc) {
+        kv_abort(&t);
+        return rc;
+    }
+    return kv_commit(&t);
+}
+
+static int store_check_meta(kv_env_t *kv, const char *path)
+{
+    kv_txn_t *t;
+    int rc = kv_begin(kv, NULL, KV_RDONLY, &t);
+    if (rc) return rc;
+    kv_val_t v;
+    rc = kv_get(t, T_META, KV_VAL("magic", 5), &v);
+    if (rc || v.len != strlen(STORE_MAGIC) || memcmp(v.data, STORE_MAGIC, v.len) != 0) {
+        kv_abort(&t);
+        log_error("event=store_open path=%s error=\"not a petrel store (no magic)\"", path);
+        return PETREL_ENOTSTORE;
+    }
+    rc = kv_get(t, T_META, KV_VAL("version", 7), &v);
+    uint32_t ver = (rc == 0 && v.len == 4) ? be32_get(v.data) : 0;
+    kv_abort(&t);
+    if (ver == 0) {
+        log_error("event=store_open path=%s error=\"no schema version\"", path);
+        return PETREL_ENOTSTORE;
+    }
+    if (ver > STORE_SCHEMA_VERSION) {
+        log_error("event=store_open path=%s error=\"newer schema\" version=%u supported=%u", path,
+                  ver, STORE_SCHEMA_VERSION);
+        return PETREL_EVERSION;
+    }
+    return 0;
+}
+
+/*
+ * A new store is a missing or empty directory (a stale lock.mdb is allowed);
+ * a directory with other files but no data.mdb is something else.
+ */
+static int store_dir_state(const char *dir, int *fresh_r)
+{
+    char file[4200];
+    struct stat sb;
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+    *fresh_r = stat(file, &sb) != 0;
+    if (!*fresh_r) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0; /* absent: kv_open creates it (or fails with the cause) */
+    struct dirent *e;
+    int foreign = 0;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "lock.mdb"))
+            foreign = 1;
+    closedir(d);
+    if (foreign) {
+        log_error("event=store_open path=%s error=\"directory holds files but no store\"", dir);
+        return PETREL_ENOTSTORE;
+    }
+    return 0;
+}
+
+static void store_set_sizes(store_t *st)
+{
+    st->page_size = kv_page_size(st->kv);
+    st->piece_max = kv_max_inline(st->kv) - K_BLOBPIECE;
+    st->rest_max = kv_max_inline(st->kv) - 8 - BLOB_REC_HDR_MAX;
+}
+
+int store_open(const char *data_dir, const store_opts_t *opts, store_t **st_r)
+{
+    if (!data_dir || !opts || opts->struct_size < sizeof(store_opts_t) || !st_r)
+        return PETREL_EINVAL;
+    store_t *st = calloc(1, sizeof(*st));
+    if (!st) return PETREL_ENOMEM;
+    st->opts = *opts;
+    int n = snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_DIR_NAME);
+    int rc = (n < 0 || (size_t)n >= sizeof(st->path)) ? PETREL_EINVAL : 0;
+    if (!rc && !opts->read_only) rc = store_mkdir(data_dir);
+    int fresh = 0;
+    if (!rc) rc = store_dir_state(st->path, &fresh);
+    if (!rc) {
+        kv_opts_t ko = {.struct_size = sizeof(ko),
+                        .tables = store_tables,
+                        .ntables = T_COUNT,
+                        .map_size = opts->map_size,
+                        .read_only = opts->read_only,
+                        .no_sync = opts->no_sync};
+        rc = kv_open(st->path, &ko, &st->kv);
+    }
+    if (!rc && fresh && !opts->read_only) rc = store_init_meta(st->kv);
+    if (!rc) rc = store_check_meta(st->kv, st->path);
+    if (rc) {
+        log_error("event=store_open path=%s error=\"%s\"", st->path, petrel_strerror(rc));
+        kv_close(&st->kv);
+        free(st);
+        return rc;
+    }
+    store_set_sizes(st);
+    log_info("event=store_open path=%s page_size=%u", st->path, st->page_size);
+    *st_r = st;
+    return 0;
+}
+
+void store_close(store_t **stp)
+{
+    if (!stp || !*stp) return;
+    kv_close(&(*stp)->kv);
+    free(*stp);
+    *stp = NULL;
+}
+
+/* ---------------------------------------------------------------- txns */
+
+static int store_txn_begin(store_t *st, store_txn_t *parent, int write, store_txn_t **txn_r)
+{
+    if (write && st->opts.read_only) return PETREL_EPERM;
+    store_txn_t *t = calloc(1, sizeof(*t));
+    if (!t) return PETREL_ENOMEM;
+    int rc = kv_begin(st->kv, parent ? parent->kv : NULL, write ? 0 : KV_RDONLY, &t->kv);
+    if (rc) {
+        free(t);
+        return rc;
+    }
+    t->st = st;
+    t->write = write;
+    t->parent = parent;
+    t->root = parent ? parent->root : t;
+    if (parent) {
+        t->mark_mode = t->root->chg_mode;
+        t->mark_nchg = t->root->nchg;
+    }
+    *txn_r = t;
+    return 0;
+}
+
+int store_read_begin(store_t *st, store_txn_t **txn_r)
+{
+    return store_txn_begin(st, NULL, 0, txn_r);
+}
+
+int store_write_begin(store_t *st, store_txn_t **txn_r)
+{
+    return store_txn_begin(st, NULL, 1, txn_r);
+}
+
+int store_txn_nest(store_txn_t *parent, store_txn_t **child_r)
+{
+    if (!parent || !parent->write) return PETREL_EINVAL;
+    return store_txn_begin(parent->st, parent, 1, child_r);
+}
+
+kv_txn_t *store_txn_kv(store_txn_t *txn)
+{
+    return txn->kv;
+}
+
+int store_txn_is_write(const store_txn_t *txn)
+{
+    return txn->write;
+}
+
+static void store_chg_collapse(store_txn_t *r)
+{
+    store_change_t users[STORE_TXN_CHANGES_MAX];
+    size_t nu = 0;
+    for (size_t i = 0; i < r->nchg; i++) {
+        size_t j = 0;
+        while (j < nu && users[j].user_id != r->chg[i].user_id)
+            j++;
+        if (j == nu) users[nu++] = (store_change_t){r->chg[i].user_id, 0};
+    }
+    memcpy(r->chg, users, nu * sizeof(users[0]));
+    r->nchg = nu;
+    r->chg_mode = CHG_USERS;
+}
+
+void store_txn_changed(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id)
+{
+    store_txn_t *r = txn->root;
+    if (r->chg_mode == CHG_ALL) return;
+    if (r->chg_mode == CHG_USERS) mailbox_id = 0;
+    for (size_t i = 0; i < r->nchg; i++)
+        if (r->chg[i].user_id == user_id &&
+            (r->chg[i].mailbox_id == mailbox_id || r->chg[i].mailbox_id == 0))
+            return;
+    if (r->nchg == STORE_TXN_CHANGES_MAX && r->chg_mode == CHG_EXACT) {
+        store_chg_collapse(r);
+        store_txn_changed(txn, user_id, 0);
+        return;
+    }
+    if (r->nchg == STORE_TXN_CHANGES_MAX) {
+        r->chg_mode = CHG_ALL;
+        r->chg[0] = (store_change_t){0, 0};
+        r->nchg = 1;
+        return;
+    }
+    r->chg[r->nchg++] = (store_change_t){user_id, mailbox_id};
+}
+
+static int store_gen_bump(kv_txn_t *kv)
+{
+    uint64_t g;
+    int rc = meta_get_u64(kv, "gen", &g);
+    return rc ? rc : meta_put_u64(kv, "gen", g + 1);
+}
+
+int store_txn_commit(store_txn_t **tp)
+{
+    if (!tp || !*tp) return PETREL_EINVAL;
+    store_txn_t *t = *tp;
+    *tp = NULL;
+    int rc = 0;
+    if (t->write && !t->parent) {
+        rc = store_gen_bump(t->kv);
+        if (rc) {
+            kv_abort(&t->kv);
+            free(t);
+            return rc;
+        }
+    }
+    rc = kv_commit(&t->kv);
+    if (rc == 0 && t->write && !t->parent && t->nchg && t->st->opts.on_commit)
+        t->st->opts.on_commit(t->chg, t->nchg, t->st->opts.on_commit_arg);
+    if (rc && rc != PETREL_ECONFLICT)
+        log_error("event=store_commit error=\"%s\"", petrel_strerror(rc));
+    free(t);
+    return rc;
+}
+
+void store_txn_abort(store_txn_t **tp)
+{
+    if (!tp || !*tp) return;
+    store_txn_t *t = *tp;
+    if (t->parent && t->root->chg_mode == t->mark_mode) t->root->nchg = t->mark_nchg;
+    kv_abort(&t->kv);
+    free(t);
+    *tp = NULL;
+}
+
+void store_txn_reset(store_txn_t *txn)
+{
+    kv_reset(txn->kv);
+}
+
+int store_txn_renew(store_txn_t *txn)
+{
+    return kv_renew(txn->kv);
+}
+
+int store_write(store_t *st, store_op_fn op, void *arg)
+{
+    int rc = PETREL_ECONFLICT;
+    for (int attempt = 0; attempt < STORE_WRITE_RETRIES && rc == PETREL_ECONFLICT; attempt++) {
+        store_txn_t *t;
+        rc = store_write_begin(st, &t);
+        if (rc == PETREL_ECONFLICT) continue;
+        if (rc) return rc;
+        rc = op(t, arg);
+        if (rc) {
+            store_txn_abort(&t);
+            continue;
+        }
+        rc = store_txn_commit(&t);
+    }
+    if (rc == PETREL_ECONFLICT)
+        log_error("event=store_write error=\"still conflicting after retries\"");
+    return rc;
+}
+
+int store_generation(store_t *st, uint64_t *gen_r)
+{
+    kv_txn_t *t;
+    int rc = kv_begin(st->kv, NULL, KV_RDONLY, &t);
+    if (rc) return rc;
+    rc = meta_get_u64(t, "gen", gen_r);
+    kv_abort(&t);
+    return rc;
+}
