@@ -49,7 +49,22 @@ static void srv_fn_log(petrel_session *s, int level, const char *fmt, ...)
 static const char *srv_fn_config_get(petrel_listener *l, const char *key, const char *def)
 {
     const char *v = srv_listener_setting(l->cfg, key);
-    return v ? v : def;
+    if (v)
+        return v;
+    /* the host's limits of this listener, as text */
+    const struct srv_listen_limits *lim = &l->cfg->limits;
+    static const char *const names[] = {"max_message_size", "max_line_length", "idle_timeout",
+                                        "max_connections"};
+    uint64_t vals[] = {lim->max_message_size, lim->max_line_length, lim->idle_timeout,
+                       lim->max_connections};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(key, names[i]) == 0) {
+            snprintf(l->limit_text[i], sizeof(l->limit_text[i]), "%llu",
+                     (unsigned long long)vals[i]);
+            return l->limit_text[i];
+        }
+    }
+    return def;
 }
 
 static petrel_listener *srv_fn_session_listener(petrel_session *s)
@@ -266,6 +281,12 @@ const struct petrel_host srv_host_fns = {
     .write_free = srv_write_free,
     .watch = srv_watch,
     .unwatch = srv_unwatch,
+    .sender_allowed = srv_sender_allowed,
+    .msg_envelope = srv_msg_envelope,
+    .msg_bodystructure = srv_msg_bodystructure,
+    .msg_section = srv_msg_section,
+    .header_fields = srv_header_fields,
+    .decode = srv_decode,
 };
 
 const struct petrel_host *srv_host_table(void)
@@ -297,7 +318,9 @@ static const struct {
     SRV_FN(w_copy),         SRV_FN(w_move),            SRV_FN(w_expunge),
     SRV_FN(w_clear_recent), SRV_FN(w_deliver),         SRV_FN(write_submit),
     SRV_FN(w_result),       SRV_FN(write_free),        SRV_FN(watch),
-    SRV_FN(unwatch),
+    SRV_FN(unwatch),        SRV_FN(sender_allowed),    SRV_FN(msg_envelope),
+    SRV_FN(msg_bodystructure), SRV_FN(msg_section),    SRV_FN(header_fields),
+    SRV_FN(decode),
 };
 
 static void *srv_fn_lookup(const char *name)

@@ -37,6 +37,7 @@ struct petrel_listener {
     srv_conn_settings_t conn_set;
     srv_limits_t *limits;       /* max_connections of this listener (+ per-ip) */
     void *net;                  /* the bound listener (server/listener.h) */
+    char limit_text[4][24];     /* config_get of the host's limits */
 };
 
 /* One client connection with its plugin session. petrel_session to plugins. */
@@ -155,6 +156,17 @@ int srv_write_submit(petrel_write *w);
 int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_t *modseq_r);
 void srv_write_free(petrel_write **w);
 int srv_watch(petrel_session *s, uint32_t mailbox_id);
+int srv_sender_allowed(petrel_session *s, const char *address);
+int srv_msg_envelope(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char **p_r,
+                     size_t *n_r);
+int srv_msg_bodystructure(petrel_read *r, uint32_t mailbox_id, uint32_t uid, int extended,
+                          const char **p_r, size_t *n_r);
+int srv_msg_section(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char *spec,
+                    size_t spec_len, int kind, uint64_t *off_r, uint64_t *len_r, int *encoding_r);
+int srv_header_fields(petrel_read *r, const void *hdr, size_t len, const char *const *names,
+                      size_t nnames, int not_, const char **p_r, size_t *n_r);
+int srv_decode(petrel_read *r, int how, const void *in, size_t len, const char **p_r,
+               size_t *n_r);
 void srv_unwatch(petrel_session *s);
 
 

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "mime/mime.h"
 #include "server/host_int.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -293,6 +295,168 @@ int srv_resolve_rcpt(petrel_read *r, const char *address, struct petrel_rcpt *rc
     memcpy(rcpt_r, &full, n);
     return 0;
 }
+
+int srv_sender_allowed(petrel_session *s, const char *address)
+{
+    if (!s->user_id)
+        return PETREL_EPERM;
+    store_txn_t *txn;
+    int rc = store_read_begin(s->host->store, &txn);
+    if (rc)
+        return rc;
+    store_rcpt_t r;
+    rc = store_resolve_rcpt(txn, address, &r);
+    store_txn_abort(&txn);
+    if (rc == 0) {
+        /* own address (maybe +tag, alias domain) or an alias reaching this user;
+           a catch-all does not make every address of the domain the user's */
+        for (size_t i = 0; i < r.n; i++)
+            if (r.user_ids[i] == s->user_id && !r.via_catchall)
+                return 0;
+    }
+    return PETREL_EPERM;
+}
+
+/* ------------------------------------------------------------ structure */
+
+#define SRV_DECODE_MAX (256u << 20) /* a decoded body or header we hand out */
+
+/* Keeps a buffer's bytes until read_end; hands out a pointer to them. */
+static int srv_read_keep_buf(struct petrel_read *r, buf_t *b, const char **p_r, size_t *n_r)
+{
+    if (r->nstrs == r->capstrs) {
+        size_t cap = r->capstrs ? r->capstrs * 2 : 8;
+        char **p = realloc(r->strs, cap * sizeof(*p));
+        if (!p) {
+            buf_free(b);
+            return PETREL_ENOMEM;
+        }
+        r->strs = p;
+        r->capstrs = cap;
+    }
+    size_t n;
+    char *data = buf_detach(b, &n);
+    if (!data && !(data = calloc(1, 1)))
+        return PETREL_ENOMEM;
+    r->strs[r->nstrs++] = data;
+    *p_r = data;
+    *n_r = n;
+    return 0;
+}
+
+static int srv_msg_cache_get(struct petrel_read *r, uint32_t mailbox_id, uint32_t uid,
+                             const uint8_t **c_r, size_t *n_r)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    store_msg_t m;
+    const void *p;
+    rc = store_msg_get(r->txn, r->s->user_id, mailbox_id, uid, &m);
+    if (rc == 0)
+        rc = store_msg_cache(r->txn, &m, &p, n_r);
+    if (rc == PETREL_ENOTFOUND) {
+        /* a message stored without a cache (cache_fn was off): say it plainly */
+        log_warn("event=msg_cache_missing user_id=%llu mailbox=%u uid=%u",
+                 (unsigned long long)r->s->user_id, mailbox_id, uid);
+        return PETREL_ECORRUPT;
+    }
+    if (rc == 0)
+        *c_r = p;
+    return rc;
+}
+
+int srv_msg_envelope(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char **p_r,
+                     size_t *n_r)
+{
+    const uint8_t *c, *p;
+    size_t cn;
+    int rc = srv_msg_cache_get(r, mailbox_id, uid, &c, &cn);
+    if (rc == 0)
+        rc = mime_cache_envelope(c, cn, &p, n_r);
+    if (rc == 0)
+        *p_r = (const char *)p;
+    return rc;
+}
+
+int srv_msg_bodystructure(petrel_read *r, uint32_t mailbox_id, uint32_t uid, int extended,
+                          const char **p_r, size_t *n_r)
+{
+    const uint8_t *c, *p;
+    size_t cn;
+    int rc = srv_msg_cache_get(r, mailbox_id, uid, &c, &cn);
+    if (rc)
+        return rc;
+    if (extended) {
+        rc = mime_cache_bodystructure(c, cn, &p, n_r);
+        if (rc == 0)
+            *p_r = (const char *)p;
+        return rc;
+    }
+    buf_t b;
+    buf_init(&b, MIME_CACHE_MAX);
+    rc = mime_cache_body(c, cn, &b);
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    return srv_read_keep_buf(r, &b, p_r, n_r);
+}
+
+int srv_msg_section(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char *spec,
+                    size_t spec_len, int kind, uint64_t *off_r, uint64_t *len_r, int *encoding_r)
+{
+    const uint8_t *c;
+    size_t cn;
+    if (kind < PETREL_SECTION_BODY || kind > PETREL_SECTION_MIME)
+        return PETREL_EINVAL;
+    int rc = srv_msg_cache_get(r, mailbox_id, uid, &c, &cn);
+    if (rc)
+        return rc;
+    struct mime_section sec;
+    rc = mime_cache_section_info(c, cn, spec, spec_len, (enum mime_section_kind)kind, &sec);
+    if (rc)
+        return rc;
+    *off_r = sec.off;
+    *len_r = sec.len;
+    if (encoding_r)
+        *encoding_r = sec.encoding; /* enum mime_encoding has PETREL_ENC_*'s values */
+    return 0;
+}
+
+int srv_header_fields(petrel_read *r, const void *hdr, size_t len, const char *const *names,
+                      size_t nnames, int not_, const char **p_r, size_t *n_r)
+{
+    buf_t b;
+    buf_init(&b, len + 2);
+    int rc = mime_hdr_fields_subset(hdr, len, names, nnames, not_, &b);
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    return srv_read_keep_buf(r, &b, p_r, n_r);
+}
+
+int srv_decode(petrel_read *r, int how, const void *in, size_t len, const char **p_r,
+               size_t *n_r)
+{
+    buf_t b;
+    buf_init(&b, len < SRV_DECODE_MAX ? len * 2 + 16 : SRV_DECODE_MAX);
+    int rc = how == PETREL_DECODE_RFC2047 ? mime_rfc2047_decode(in, len, &b)
+                                          : mime_body_decode(in, len, how, &b);
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    return srv_read_keep_buf(r, &b, p_r, n_r);
+}
+
+_Static_assert((int)MIME_ENC_QP == (int)PETREL_ENC_QP && (int)MIME_ENC_BASE64 == PETREL_ENC_BASE64 &&
+                   (int)MIME_ENC_OTHER == PETREL_ENC_OTHER,
+               "the ABI's encodings are the MIME module's");
+_Static_assert((int)MIME_SECTION_MIME == (int)PETREL_SECTION_MIME &&
+                   (int)MIME_SECTION_TEXT == (int)PETREL_SECTION_TEXT,
+               "the ABI's sections are the MIME module's");
 
 /* ------------------------------------------------------------ writes */
 
