@@ -52,9 +52,10 @@ test: build
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
-# The unit tests under ASan+UBSan, in their own build dir.
+# The whole suite (unit and integration: petreld, petrelctl and the plugins
+# are sanitized too) under ASan+UBSan, in its own build dir.
 sanitize:
-	$(MAKE) BUILD=build-asan CMAKE_ARGS="-DPETREL_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)" test-unit
+	$(MAKE) BUILD=build-asan CMAKE_ARGS="-DPETREL_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)" test
 
 run: deps build
 	./tools/dev-run.sh $(BUILD) $(DATA)

@@ -29,6 +29,8 @@ static const char *srv_fn_hostname(void)
 }
 
 static void srv_fn_log(petrel_session *s, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void srv_fn_log(petrel_session *s, int level, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -84,6 +86,8 @@ static int srv_fn_write(petrel_session *s, const void *p, size_t n)
     return s->conn ? srv_conn_write(s->conn, p, n) : PETREL_ECLOSED;
 }
 
+static int srv_fn_writef(petrel_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int srv_fn_writef(petrel_session *s, const char *fmt, ...)
 {
     if (!s->conn)
