@@ -238,6 +238,9 @@ int srv_host_bind(srv_host_t *h, char *err, size_t errlen)
         struct petrel_listener *l = &h->listeners[i];
         srv_listener_cfg_t lc = {.name = l->cfg->name,
                                  .address = l->cfg->addr.text,
+                                 .sa = &l->cfg->addr.ss,
+                                 .salen = l->cfg->addr.sslen,
+                                 .dual_stack = l->cfg->addr.dual_stack,
                                  .tls = l->cfg->tls,
                                  .nsockets = workers};
         srv_listener_t *net;

@@ -30,6 +30,7 @@ struct srv_net_listener {
     char name[32];
     char address[80];
     enum srv_tls_mode tls;
+    int dual_stack; /* an IPv6 socket that takes IPv4 clients too ("*:port") */
     uint16_t port;
     unsigned n;
     struct lsock *socks;
@@ -37,6 +38,22 @@ struct srv_net_listener {
     const srv_listener_cbs_t *cbs;
     void *ud;
 };
+
+/* An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d: make it
+ * plain IPv4, so logs, loopback checks and per-IP limits see one address. */
+static void listener_unmap_v4(struct sockaddr_storage *ss)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+        return;
+    struct sockaddr_in s4;
+    memset(&s4, 0, sizeof(s4));
+    s4.sin_family = AF_INET;
+    s4.sin_port = s6->sin6_port;
+    memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, &s4, sizeof(s4));
+}
 
 int srv_addr_parse(const char *s, struct sockaddr_storage *ss_r, socklen_t *len_r)
 {
@@ -81,14 +98,14 @@ int srv_addr_parse(const char *s, struct sockaddr_storage *ss_r, socklen_t *len_
 static int listener_socket(srv_listener_t *l, struct sockaddr_storage *ss, socklen_t len,
                            int backlog)
 {
-    int one = 1;
+    int one = 1, v6only = !l->dual_stack;
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) goto fail;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
         goto fail;
     if (ss->ss_family == AF_INET6 &&
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
         goto fail;
     if (bind(fd, (struct sockaddr *)ss, len) < 0 || listen(fd, backlog) < 0) goto fail;
     return fd;
@@ -103,7 +120,10 @@ int srv_listener_bind(const srv_listener_cfg_t *cfg, srv_listener_t **l_r)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (!cfg->address || srv_addr_parse(cfg->address, &ss, &len) != 0) {
+    if (cfg->sa) {
+        memcpy(&ss, cfg->sa, sizeof(ss));
+        len = cfg->salen;
+    } else if (!cfg->address || srv_addr_parse(cfg->address, &ss, &len) != 0) {
         log_error("event=listener_bad_address listener=%s address=\"%s\"",
                   cfg->name ? cfg->name : "", cfg->address ? cfg->address : "");
         return PETREL_EINVAL;
@@ -115,7 +135,8 @@ int srv_listener_bind(const srv_listener_cfg_t *cfg, srv_listener_t **l_r)
         return PETREL_ENOMEM;
     }
     str_lcpy(l->name, cfg->name ? cfg->name : "", sizeof(l->name));
-    str_lcpy(l->address, cfg->address, sizeof(l->address));
+    str_lcpy(l->address, cfg->address ? cfg->address : "", sizeof(l->address));
+    l->dual_stack = cfg->dual_stack && ss.ss_family == AF_INET6;
     l->tls = cfg->tls;
     for (unsigned i = 0; i < n; i++) {
         l->socks[i].fd = -1;
@@ -202,6 +223,7 @@ static void listener_accept_cb(srv_loop_t *loop, uint32_t events, void *arg)
             }
             return; /* EAGAIN, ECONNABORTED, EINTR...: wait for the next event */
         }
+        listener_unmap_v4(&a.peer);
         a.tls_mode = l->tls;
         /* replies are small and pipelined: do not let Nagle hold them back */
         int one = 1;

@@ -47,7 +47,11 @@ typedef struct srv_listener_cbs {
 
 typedef struct srv_listener_cfg {
     const char *name;    /* for logs ("imap"); copied */
-    const char *address; /* see srv_addr_parse */
+    const char *address; /* see srv_addr_parse; for logs only when sa is set */
+    /* an address already parsed (the config file's): used instead of address */
+    const struct sockaddr_storage *sa;
+    socklen_t salen;
+    int dual_stack;      /* with an IPv6 sa: IPV6_V6ONLY off (also IPv4 clients) */
     enum srv_tls_mode tls;
     unsigned nsockets; /* one per worker loop (>= 1) */
     int backlog;       /* 0: 511 */

@@ -159,6 +159,31 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(d.line().startswith("+OK"))
 
 
+class ListenAddressTest(unittest.TestCase):
+    def test_ipv6_and_dual_stack_listeners(self):
+        d = Petreld([("v4", "example", "none", None)])
+        v6, both = free_port(), free_port()
+        with open(d.conf, "a") as f:
+            f.write(f"\n[listener v6]\nplugin = example\naddress = [::1]:{v6}\n"
+                    f"\n[listener both]\nplugin = example\naddress = *:{both}\n")
+        try:
+            d.start()
+            wait_port(v6, "::1")
+            for host, port in (("::1", v6), ("::1", both), ("127.0.0.1", both)):
+                s = socket.create_connection((host, port), timeout=10)
+                c = LineClient.__new__(LineClient)
+                c.sock, c.buf = s, b""
+                self.assertTrue(c.line().startswith("+OK"))
+                peer = "::1" if ":" in host else "127.0.0.1"
+                self.assertEqual(c.cmd("INFO"), f"+OK tls=none peer={peer}")
+                c.close()
+            # the IPv6-only listener takes no IPv4 client
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", v6), timeout=2)
+        finally:
+            d.cleanup()
+
+
 class FrozenAbiTest(unittest.TestCase):
     def test_plugin_built_against_abi_1_0_serves(self):
         with Petreld([("old", "abi10", "none", {"motto": "stable forever"})]) as d:
