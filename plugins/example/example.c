@@ -13,6 +13,9 @@
  *   C: LOGIN user@dom pass   S: +OK logged in as user@dom
  *   C: WHOAMI                S: +OK user@dom
  *   C: COUNT                 S: +OK 3 messages in INBOX
+ *   C: APPEND some text      S: +OK appended uid 4    (after the durable commit)
+ *   C: WATCH                 S: +OK watching INBOX
+ *                            S: * INBOX changed        (whenever INBOX changes)
  *   C: INFO                  S: +OK tls=TLSv1.3 peer=127.0.0.1
  *   C: QUIT                  S: +OK bye
  */
@@ -172,6 +175,44 @@ static void cmd_count(petrel_session *s, struct example_session *es, const char 
         host->writef(s, "+OK %u messages in INBOX\r\n", mb.messages);
 }
 
+/* A store write: built, submitted, answered in on_write_done after the commit. */
+static void cmd_append(petrel_session *s, struct example_session *es, const char *arg, size_t n)
+{
+    if (!es->logged_in) {
+        host->writef(s, "-ERR not logged in\r\n");
+        return;
+    }
+    petrel_read *r = host->read_begin(s);
+    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
+    int rc = r ? host->mailbox_get(r, "INBOX", &mb) : PETREL_EIO;
+    host->read_end(&r);
+    char msg[EXAMPLE_MAX_LINE + 64];
+    int len = snprintf(msg, sizeof(msg), "Subject: example\r\n\r\n%.*s\r\n", (int)n, arg);
+    petrel_write *w = rc ? NULL : host->write_new(s);
+    if (!w || host->w_append(w, mb.id, msg, (size_t)len, 0, 0, NULL, 0) < 0 ||
+        host->write_submit(w) != 0) {
+        host->write_free(&w);
+        host->writef(s, "-ERR cannot append now\r\n");
+    }
+    /* no answer yet: input is paused until on_write_done */
+}
+
+static void cmd_watch(petrel_session *s, struct example_session *es, const char *arg, size_t n)
+{
+    (void)arg, (void)n;
+    if (!es->logged_in) {
+        host->writef(s, "-ERR not logged in\r\n");
+        return;
+    }
+    petrel_read *r = host->read_begin(s);
+    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
+    int rc = r ? host->mailbox_get(r, "INBOX", &mb) : PETREL_EIO;
+    host->read_end(&r);
+    if (rc == 0)
+        rc = host->watch(s, mb.id);
+    host->writef(s, rc ? "-ERR cannot watch\r\n" : "+OK watching INBOX\r\n");
+}
+
 static void cmd_info(petrel_session *s, struct example_session *es, const char *arg, size_t n)
 {
     (void)es, (void)arg, (void)n;
@@ -193,7 +234,8 @@ static const struct example_cmd {
 } example_cmds[] = {
     {"ECHO", cmd_echo},   {"TIME", cmd_time},     {"STARTTLS", cmd_starttls},
     {"LOGIN", cmd_login}, {"WHOAMI", cmd_whoami}, {"COUNT", cmd_count},
-    {"INFO", cmd_info},   {"QUIT", cmd_quit},
+    {"INFO", cmd_info},   {"QUIT", cmd_quit},     {"APPEND", cmd_append},
+    {"WATCH", cmd_watch},
 };
 
 static void example_on_line(petrel_session *s, void *data, const char *line, size_t len,
@@ -226,7 +268,9 @@ static void example_on_line(petrel_session *s, void *data, const char *line, siz
 static void example_on_notify(petrel_session *s, void *data, int what)
 {
     (void)data;
-    if (what == PETREL_NOTIFY_IDLE)
+    if (what == PETREL_NOTIFY_MAILBOX)
+        host->writef(s, "* INBOX changed\r\n");
+    else if (what == PETREL_NOTIFY_IDLE)
         host->writef(s, "-ERR idle for too long, bye\r\n");
     else if (what == PETREL_NOTIFY_SHUTDOWN)
         host->writef(s, "-ERR server shutting down, bye\r\n");
@@ -249,6 +293,21 @@ static void example_on_auth_done(petrel_session *s, void *data, int rc)
     } else {
         host->writef(s, "-ERR login failed\r\n");
     }
+}
+
+static void example_on_write_done(petrel_session *s, void *data, petrel_write *w, int rc)
+{
+    (void)data;
+    uint32_t uid = 0;
+    if (rc == 0)
+        rc = host->w_result(w, 0, 0, &uid, NULL);
+    host->write_free(&w);
+    if (rc == 0)
+        host->writef(s, "+OK appended uid %u\r\n", uid);
+    else if (rc == PETREL_EQUOTA || rc == PETREL_ETENANTQUOTA)
+        host->writef(s, "-ERR over quota\r\n");
+    else
+        host->writef(s, "-ERR append failed\r\n");
 }
 
 static const char *example_refuse_line(petrel_listener *l)
@@ -274,6 +333,7 @@ static const struct petrel_plugin example_plugin = {
     .on_notify = example_on_notify,
     .on_tls_done = example_on_tls_done,
     .on_auth_done = example_on_auth_done,
+    .on_write_done = example_on_write_done,
     .refuse_line = example_refuse_line,
 };
 

@@ -79,10 +79,51 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(c.cmd("LOGIN ALICE@Example.TEST s3cret pass"),
                          "+OK logged in as alice@example.test")
         self.assertEqual(c.cmd("WHOAMI"), "+OK alice@example.test")
-        self.assertEqual(c.cmd("COUNT"), "+OK 0 messages in INBOX")
+        m = re.match(r"^\+OK (\d+) messages in INBOX$", c.cmd("COUNT"))
+        self.assertIsNotNone(m)
         self.d.ctl("deliver", "alice@example.test",
                    input="From: a@b.test\r\nSubject: hi\r\n\r\nbody\r\n")
-        self.assertEqual(c.cmd("COUNT"), "+OK 1 messages in INBOX")
+        self.assertEqual(c.cmd("COUNT"), f"+OK {int(m.group(1)) + 1} messages in INBOX")
+
+    def login(self, name="plain"):
+        c = self.client(name)
+        c.line()
+        self.assertEqual(c.cmd("LOGIN alice@example.test s3cret pass"),
+                         "+OK logged in as alice@example.test")
+        return c
+
+    def test_append_is_answered_after_commit_and_wakes_watchers(self):
+        watcher, writer = self.login(), self.login()
+        self.assertEqual(watcher.cmd("WATCH"), "+OK watching INBOX")
+        before = int(writer.cmd("COUNT").split()[1])
+        t0 = time.time()
+        # pipelined: COUNT must wait for the APPEND's commit, and then see it
+        writer.send("APPEND hello store\r\nCOUNT\r\n")
+        self.assertRegex(writer.line(), r"^\+OK appended uid \d+$")
+        self.assertEqual(writer.line(), f"+OK {before + 1} messages in INBOX")
+        self.assertEqual(watcher.line(), "* INBOX changed")
+        self.assertLess(time.time() - t0, 1.0)  # in-process: at once
+        r = self.d.ctl("--json", "mailbox", "list", "alice@example.test")
+        self.assertIn('"INBOX"', r.stdout)
+
+    def test_change_by_another_process_wakes_watchers_within_2s(self):
+        watcher = self.login()
+        self.assertEqual(watcher.cmd("WATCH"), "+OK watching INBOX")
+        t0 = time.time()
+        self.d.ctl("deliver", "alice@example.test", input="Subject: x\r\n\r\ny\r\n")
+        watcher.sock.settimeout(3)
+        self.assertEqual(watcher.line(), "* INBOX changed")
+        self.assertLess(time.time() - t0, 2.5)
+
+    def test_passwords_never_reach_the_log(self):
+        c = self.client("plain")
+        c.line()
+        c.cmd("LOGIN alice@example.test Zq9-never-logged")
+        c.cmd("LOGIN alice@example.test s3cret pass")
+        log = self.d.read_log()
+        self.assertIn("event=login", log)
+        self.assertNotIn("Zq9-never-logged", log)
+        self.assertNotIn("s3cret pass", log)
 
     def test_unknown_user_fails_like_a_wrong_password(self):
         c = self.client("plain")
