@@ -19,5 +19,5 @@ if ! "${ctl[@]}" user show demo@example.test >/dev/null 2>&1; then
   echo "  printf 'new\\n' | $build/petrelctl -d $data user passwd demo@example.test --password-stdin)"
 fi
 echo "petreld: data in $data, loopback ports smtp 2525, submission 2587, smtps 2465,"
-echo "  pop3 2110, pop3s 2995, imap 2143, imaps 2993, example 2024 (those whose plugin is built)"
+echo "  pop3 2110, pop3s 2995, imap 2143, imaps 2993, example 2026 (those whose plugin is built)"
 exec "$build/petreld" --data "$data" --foreground

@@ -24,7 +24,7 @@ static const struct cfg_dev_listener cfg_dev_listeners[] = {
     {"pop3s", "pop3", NULL, "127.0.0.1:2995", SRV_TLS_IMPLICIT},
     {"imap", "imap", NULL, "127.0.0.1:2143", SRV_TLS_STARTTLS},
     {"imaps", "imap", NULL, "127.0.0.1:2993", SRV_TLS_IMPLICIT},
-    {"example", "example", NULL, "127.0.0.1:2024", SRV_TLS_STARTTLS},
+    {"example", "example", NULL, "127.0.0.1:2026", SRV_TLS_STARTTLS},
 };
 #define CFG_DEV_N (sizeof(cfg_dev_listeners) / sizeof(cfg_dev_listeners[0]))
 

@@ -20,6 +20,8 @@
 
 static struct srv_host *srv_the_host;
 
+static int srv_host_selfsigned(const struct srv_config *cfg, char *err, size_t errlen);
+
 struct srv_host *srv_host_current(void)
 {
     return srv_the_host;
@@ -143,11 +145,36 @@ int srv_host_check(const struct srv_config *cfg, char *err, size_t errlen)
     struct srv_host h;
     memset(&h, 0, sizeof(h));
     h.cfg = cfg;
-    int rc = srv_config_validate(cfg, err, errlen);
+    int rc = srv_host_selfsigned(cfg, err, errlen);
+    if (rc == 0)
+        rc = srv_config_validate(cfg, err, errlen);
     if (rc == 0)
         rc = srv_host_listeners(&h, err, errlen);
     srv_host_listeners_close(&h);
     return rc;
+}
+
+/* tls_self_signed (the development default): make the pair if it is missing. */
+static int srv_host_selfsigned(const struct srv_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->tls_self_signed && cfg->tls_cert) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", cfg->tls_cert);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        if ((cfg->data && mkdir(cfg->data, 0700) != 0 && errno != EEXIST) ||
+            (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
+            snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+            return PETREL_EIO;
+        }
+        int rc = srv_tls_make_selfsigned(dir, cfg->hostname ? cfg->hostname : "localhost");
+        if (rc) {
+            snprintf(err, errlen, "%s: cannot create a self-signed certificate", dir);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static int srv_host_tls(struct srv_host *h, char *err, size_t errlen)
@@ -158,22 +185,6 @@ static int srv_host_tls(struct srv_host *h, char *err, size_t errlen)
         need |= cfg->listeners[i].tls != SRV_TLS_NONE;
     if (!need && !cfg->tls_cert)
         return 0;
-    if (cfg->tls_self_signed) {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", cfg->tls_cert);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
-            return PETREL_EIO;
-        }
-        int rc = srv_tls_make_selfsigned(dir, cfg->hostname ? cfg->hostname : "localhost");
-        if (rc) {
-            snprintf(err, errlen, "%s: cannot create a self-signed certificate", dir);
-            return rc;
-        }
-    }
     return srv_tls_new(cfg->tls_cert, cfg->tls_key, &h->tls, err, errlen);
 }
 
@@ -194,7 +205,9 @@ int srv_host_new(const struct srv_config *cfg, srv_host_t **h_r, char *err, size
     h->scrypt.r = cfg->auth_scrypt_r;
     h->scrypt.p = cfg->auth_scrypt_p;
 
-    int rc = srv_config_validate(cfg, err, errlen);
+    int rc = srv_host_selfsigned(cfg, err, errlen);
+    if (rc == 0)
+        rc = srv_config_validate(cfg, err, errlen);
     if (rc == 0)
         rc = srv_host_tls(h, err, errlen);
     if (rc == 0)

@@ -452,7 +452,7 @@ static void test_dev_default(void **state)
         {"pop3s", "pop3", NULL, 2995, SRV_TLS_IMPLICIT},
         {"imap", "imap", NULL, 2143, SRV_TLS_STARTTLS},
         {"imaps", "imap", NULL, 2993, SRV_TLS_IMPLICIT},
-        {"example", "example", NULL, 2024, SRV_TLS_STARTTLS},
+        {"example", "example", NULL, 2026, SRV_TLS_STARTTLS},
     };
     for (size_t i = 0; i < 8; i++) {
         const struct srv_listener *l = srv_config_listener(c, want[i].name);
