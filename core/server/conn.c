@@ -262,6 +262,11 @@ bool srv_conn_writable(const srv_conn_t *c)
     return c->state < ST_CLOSING && !c->throttled;
 }
 
+size_t srv_conn_in_pending(const srv_conn_t *c)
+{
+    return c->in ? c->in_len - c->in_off : 0;
+}
+
 size_t srv_conn_out_pending(const srv_conn_t *c)
 {
     return c->out_len;

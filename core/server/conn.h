@@ -131,6 +131,8 @@ int srv_conn_writef(srv_conn_t *c, const char *fmt, ...) __attribute__((format(p
 /* False once output reached out_high, true again when on_writable fires. */
 bool srv_conn_writable(const srv_conn_t *c);
 size_t srv_conn_out_pending(const srv_conn_t *c);
+/* Input bytes received and not yet delivered (after the line being handled). */
+size_t srv_conn_in_pending(const srv_conn_t *c);
 
 /* ---------------------------------------------------------------- input */
 /* The next n bytes (n > 0) go to on_raw in chunks (replacing any count still

@@ -202,6 +202,11 @@ static int srv_fn_plaintext_allowed(petrel_session *s)
     }
 }
 
+static int srv_fn_input_pending(petrel_session *s)
+{
+    return s->conn && srv_conn_in_pending(s->conn) > 0;
+}
+
 static int srv_fn_timer(petrel_session *s, uint32_t ms)
 {
     if (s->ended)
@@ -291,6 +296,8 @@ const struct petrel_host srv_host_fns = {
     .msg_section = srv_msg_section,
     .header_fields = srv_header_fields,
     .decode = srv_decode,
+    .domain_is_local = srv_domain_is_local,
+    .input_pending = srv_fn_input_pending,
 };
 
 const struct petrel_host *srv_host_table(void)
@@ -324,7 +331,7 @@ static const struct {
     SRV_FN(w_result),       SRV_FN(write_free),        SRV_FN(watch),
     SRV_FN(unwatch),        SRV_FN(sender_allowed),    SRV_FN(msg_envelope),
     SRV_FN(msg_bodystructure), SRV_FN(msg_section),    SRV_FN(header_fields),
-    SRV_FN(decode),
+    SRV_FN(decode),         SRV_FN(domain_is_local),   SRV_FN(input_pending),
 };
 
 static void *srv_fn_lookup(const char *name)

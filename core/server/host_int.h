@@ -157,6 +157,7 @@ int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_
 void srv_write_free(petrel_write **w);
 int srv_watch(petrel_session *s, uint32_t mailbox_id);
 int srv_sender_allowed(petrel_session *s, const char *address);
+int srv_domain_is_local(petrel_read *r, const char *domain);
 int srv_msg_envelope(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char **p_r,
                      size_t *n_r);
 int srv_msg_bodystructure(petrel_read *r, uint32_t mailbox_id, uint32_t uid, int extended,

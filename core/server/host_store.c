@@ -296,6 +296,12 @@ int srv_resolve_rcpt(petrel_read *r, const char *address, struct petrel_rcpt *rc
     return 0;
 }
 
+int srv_domain_is_local(petrel_read *r, const char *domain)
+{
+    store_tenant_t t;
+    return r && store_tenant_get(r->txn, domain, &t) == 0;
+}
+
 int srv_sender_allowed(petrel_session *s, const char *address)
 {
     if (!s->user_id)

@@ -392,6 +392,14 @@ struct petrel_host {
      * (PETREL_DECODE_RFC2047) for SEARCH and BINARY[]. PETREL_ENOTSUP: PETREL_ENC_OTHER. */
     int (*decode)(petrel_read *r, int how, const void *in, size_t len, const char **p_r,
                   size_t *n_r);
+
+    /* 1 when domain is a tenant's primary or alias domain (whatever its status), else 0. */
+    int (*domain_is_local)(petrel_read *r, const char *domain);
+    /*
+     * 1 when the client has sent bytes that are not delivered yet (beyond the
+     * line being handled): SMTP's rule against pipelining past DATA, say.
+     */
+    int (*input_pending)(petrel_session *s);
 };
 
 /* The plugin descriptor. All callbacks but the session ones may be NULL. */
