@@ -164,6 +164,25 @@ struct petrel_rcpt {
     char tag[65];                     /* the +tag of local+tag@domain, or "" */
 };
 
+/* Sections of a message (IMAP BODY[section]), for msg_section. */
+enum petrel_section {
+    PETREL_SECTION_BODY = 0,   /* BODY[] or BODY[1.2] */
+    PETREL_SECTION_HEADER = 1, /* BODY[HEADER] / BODY[n.HEADER] of a message/rfc822 part */
+    PETREL_SECTION_TEXT = 2,   /* BODY[TEXT] / BODY[n.TEXT] */
+    PETREL_SECTION_MIME = 3,   /* BODY[n.MIME]: the part's own MIME header */
+};
+
+/* Content-Transfer-Encodings (msg_section) and what decode() can undo. */
+enum petrel_encoding {
+    PETREL_ENC_7BIT = 0,
+    PETREL_ENC_8BIT = 1,
+    PETREL_ENC_BINARY = 2,
+    PETREL_ENC_QP = 3,
+    PETREL_ENC_BASE64 = 4,
+    PETREL_ENC_OTHER = 5,    /* unknown: cannot be decoded */
+    PETREL_DECODE_RFC2047 = 16, /* decode(): a header value, encoded words to UTF-8 */
+};
+
 typedef int (*petrel_mailbox_cb)(const struct petrel_mailbox_info *m, void *arg);
 typedef int (*petrel_msg_cb)(const struct petrel_msg_info *m, void *arg);
 typedef int (*petrel_uid_cb)(uint32_t uid, uint64_t modseq, void *arg);
@@ -187,7 +206,12 @@ struct petrel_host {
         __attribute__((format(printf, 3, 4)));
 
     /* --- listener configuration (inside listener_open and later) */
-    /* A key of the listener's own section, or def when absent. Valid for the listener's life. */
+    /*
+     * A key of the listener's own section, or def when absent. Valid for the
+     * listener's life. The host's per-listener limits are readable too, as
+     * decimal strings: "max_message_size", "max_line_length", "idle_timeout",
+     * "max_connections".
+     */
     const char *(*config_get)(petrel_listener *l, const char *key, const char *def);
     /* The listener of a session. */
     petrel_listener *(*session_listener)(petrel_session *s);
@@ -334,6 +358,48 @@ struct petrel_host {
     /* Calls on_notify(PETREL_NOTIFY_MAILBOX) when the mailbox changes (any process). */
     int (*watch)(petrel_session *s, uint32_t mailbox_id);
     void (*unwatch)(petrel_session *s);
+
+    /*
+     * 0 when the logged-in user may use address as an envelope sender: it is
+     * the user's own address (any case, alias domains too) or an alias that
+     * delivers to the user. PETREL_EPERM otherwise (or before login).
+     */
+    int (*sender_allowed)(petrel_session *s, const char *address);
+
+    /* --- message structure: from the cache built once at delivery, never re-parsed.
+     * Strings are IMAP syntax, valid until read_end. */
+    int (*msg_envelope)(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char **p_r,
+                        size_t *n_r);
+    /* BODYSTRUCTURE (extended = 1) or BODY (extended = 0). */
+    int (*msg_bodystructure)(petrel_read *r, uint32_t mailbox_id, uint32_t uid, int extended,
+                             const char **p_r, size_t *n_r);
+    /*
+     * Where a section is in the message's bytes (see msg_view): spec is the
+     * part number ("" for the whole message, "1.2"), kind a PETREL_SECTION_*.
+     * *encoding_r (may be NULL): the part's PETREL_ENC_*. PETREL_ENOTFOUND:
+     * no such part; PETREL_EINVAL: a malformed spec.
+     */
+    int (*msg_section)(petrel_read *r, uint32_t mailbox_id, uint32_t uid, const char *spec,
+                       size_t spec_len, int kind, uint64_t *off_r, uint64_t *len_r,
+                       int *encoding_r);
+    /*
+     * HEADER.FIELDS (not_ = 0) / HEADER.FIELDS.NOT (not_ = 1) of a header
+     * block: the matching fields byte for byte and the closing blank line.
+     */
+    int (*header_fields)(petrel_read *r, const void *hdr, size_t len, const char *const *names,
+                         size_t nnames, int not_, const char **p_r, size_t *n_r);
+    /* Decodes a body (PETREL_ENC_QP, PETREL_ENC_BASE64; others copy) or a header value
+     * (PETREL_DECODE_RFC2047) for SEARCH and BINARY[]. PETREL_ENOTSUP: PETREL_ENC_OTHER. */
+    int (*decode)(petrel_read *r, int how, const void *in, size_t len, const char **p_r,
+                  size_t *n_r);
+
+    /* 1 when domain is a tenant's primary or alias domain (whatever its status), else 0. */
+    int (*domain_is_local)(petrel_read *r, const char *domain);
+    /*
+     * 1 when the client has sent bytes that are not delivered yet (beyond the
+     * line being handled): SMTP's rule against pipelining past DATA, say.
+     */
+    int (*input_pending)(petrel_session *s);
 };
 
 /* The plugin descriptor. All callbacks but the session ones may be NULL. */
