@@ -200,6 +200,56 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(d.line().startswith("+OK"))
 
 
+class LoginRulesTest(unittest.TestCase):
+    def test_plaintext_refused_without_tls_when_configured(self):
+        with Petreld(EXAMPLE, extra_global="auth_plaintext = never") as d:
+            d.add_user("bob@example.test", "pw-bob")
+            c = LineClient(d.ports["starttls"])
+            c.line()
+            self.assertEqual(c.cmd("LOGIN bob@example.test pw-bob"), "-ERR use STARTTLS first")
+            self.assertEqual(c.cmd("STARTTLS"), "+OK begin TLS")
+            c.sock = tls_client_ctx().wrap_socket(c.sock)
+            self.assertEqual(c.cmd("LOGIN bob@example.test pw-bob"),
+                             "+OK logged in as bob@example.test")
+            c.close()
+
+    def test_imported_sha512_crypt_hash_is_rehashed_to_scrypt(self):
+        with Petreld(EXAMPLE) as d:
+            d.ctl("tenant", "add", "old.test")
+            h = subprocess.run(["openssl", "passwd", "-6", "-salt", "saltsalt", "legacy pw"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+            d.ctl("user", "add", "carol@old.test", "--password-hash", "{SHA512-CRYPT}" + h)
+            for _ in range(2):  # the second login verifies the new scrypt hash
+                c = LineClient(d.ports["plain"])
+                c.line()
+                self.assertEqual(c.cmd("LOGIN carol@old.test legacy pw"),
+                                 "+OK logged in as carol@old.test")
+                c.close()
+                deadline = time.time() + 5
+                while "event=password_rehashed" not in d.read_log() and time.time() < deadline:
+                    time.sleep(0.05)
+            self.assertEqual(d.read_log().count("event=password_rehashed"), 1)
+            c = LineClient(d.ports["plain"])
+            c.line()
+            self.assertEqual(c.cmd("LOGIN carol@old.test wrong"), "-ERR login failed")
+            c.close()
+
+    def test_suspended_tenant_cannot_log_in(self):
+        with Petreld([("p", "example", "none", None)]) as d:
+            d.add_user("dan@example.test", "pw-dan", protocols="smtp")
+            c = LineClient(d.ports["p"])
+            c.line()
+            # the example plugin logs in with PETREL_PROTO_NONE: no tenant protocol applies
+            self.assertEqual(c.cmd("LOGIN dan@example.test pw-dan"),
+                             "+OK logged in as dan@example.test")
+            c.close()
+            d.ctl("tenant", "set", "example.test", "--suspend")
+            c = LineClient(d.ports["p"])
+            c.line()
+            self.assertEqual(c.cmd("LOGIN dan@example.test pw-dan"), "-ERR login failed")
+            c.close()
+
+
 class ListenAddressTest(unittest.TestCase):
     def test_ipv6_and_dual_stack_listeners(self):
         d = Petreld([("v4", "example", "none", None)])
