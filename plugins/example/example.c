@@ -149,6 +149,24 @@ static void cmd_login(petrel_session *s, struct example_session *es, const char 
     /* else: on_auth_done answers */
 }
 
+/* Commands after login: says so and returns 0 before it. */
+static int example_logged_in(petrel_session *s, struct example_session *es)
+{
+    if (!es->logged_in)
+        host->writef(s, "-ERR not logged in\r\n");
+    return es->logged_in;
+}
+
+/* A store read: a short snapshot, never kept across callbacks. */
+static int example_inbox(petrel_session *s, struct petrel_mailbox_info *mb)
+{
+    petrel_read *r = host->read_begin(s);
+    mb->struct_size = sizeof(*mb);
+    int rc = r ? host->mailbox_get(r, "INBOX", mb) : PETREL_EIO;
+    host->read_end(&r);
+    return rc;
+}
+
 static void cmd_whoami(petrel_session *s, struct example_session *es, const char *arg, size_t n)
 {
     (void)arg, (void)n;
@@ -161,14 +179,10 @@ static void cmd_whoami(petrel_session *s, struct example_session *es, const char
 static void cmd_count(petrel_session *s, struct example_session *es, const char *arg, size_t n)
 {
     (void)arg, (void)n;
-    if (!es->logged_in) {
-        host->writef(s, "-ERR not logged in\r\n");
+    if (!example_logged_in(s, es))
         return;
-    }
-    petrel_read *r = host->read_begin(s);
-    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
-    int rc = r ? host->mailbox_get(r, "INBOX", &mb) : PETREL_EIO;
-    host->read_end(&r);
+    struct petrel_mailbox_info mb;
+    int rc = example_inbox(s, &mb);
     if (rc)
         host->writef(s, "-ERR cannot read INBOX\r\n");
     else
@@ -178,14 +192,10 @@ static void cmd_count(petrel_session *s, struct example_session *es, const char 
 /* A store write: built, submitted, answered in on_write_done after the commit. */
 static void cmd_append(petrel_session *s, struct example_session *es, const char *arg, size_t n)
 {
-    if (!es->logged_in) {
-        host->writef(s, "-ERR not logged in\r\n");
+    if (!example_logged_in(s, es))
         return;
-    }
-    petrel_read *r = host->read_begin(s);
-    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
-    int rc = r ? host->mailbox_get(r, "INBOX", &mb) : PETREL_EIO;
-    host->read_end(&r);
+    struct petrel_mailbox_info mb;
+    int rc = example_inbox(s, &mb);
     char msg[EXAMPLE_MAX_LINE + 64];
     int len = snprintf(msg, sizeof(msg), "Subject: example\r\n\r\n%.*s\r\n", (int)n, arg);
     petrel_write *w = rc ? NULL : host->write_new(s);
@@ -200,14 +210,10 @@ static void cmd_append(petrel_session *s, struct example_session *es, const char
 static void cmd_watch(petrel_session *s, struct example_session *es, const char *arg, size_t n)
 {
     (void)arg, (void)n;
-    if (!es->logged_in) {
-        host->writef(s, "-ERR not logged in\r\n");
+    if (!example_logged_in(s, es))
         return;
-    }
-    petrel_read *r = host->read_begin(s);
-    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
-    int rc = r ? host->mailbox_get(r, "INBOX", &mb) : PETREL_EIO;
-    host->read_end(&r);
+    struct petrel_mailbox_info mb;
+    int rc = example_inbox(s, &mb);
     if (rc == 0)
         rc = host->watch(s, mb.id);
     host->writef(s, rc ? "-ERR cannot watch\r\n" : "+OK watching INBOX\r\n");
