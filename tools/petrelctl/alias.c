@@ -176,12 +176,8 @@ int cmd_alias_list(ctl_t *c, int argc, char **argv)
     int rc = ctl_args(c, argc, argv, NULL, 0, 0, 1, &a);
     if (rc) return rc < 0 ? CTL_OK : rc;
     if (ctl_read(c, &txn)) return CTL_FAIL;
-    if (a.npos == 1 && (rc = store_tenant_get(txn, a.pos[0], &t)) != 0) {
-        char what[STORE_DOMAIN_MAX + 32];
-        store_txn_abort(&txn);
-        snprintf(what, sizeof(what), "tenant '%s'", a.pos[0]);
-        return ctl_store_fail(rc, what);
-    }
+    if (ctl_tenant_filter(&txn, a.npos == 1 ? a.pos[0] : NULL, &t))
+        return CTL_FAIL;
     out_json_init(&x.w, stdout);
     if (c->json) out_json_arr_begin(&x.w);
     if (a.npos == 1) {

@@ -87,6 +87,18 @@ int ctl_args(ctl_t *c, int argc, char **argv, args_opt_t *opts, size_t nopts, in
     return 0;
 }
 
+int ctl_tenant_filter(store_txn_t **txn, const char *domain, store_tenant_t *t_r)
+{
+    memset(t_r, 0, sizeof(*t_r));
+    int rc = domain ? store_tenant_get(*txn, domain, t_r) : 0;
+    if (rc == 0)
+        return 0;
+    char what[STORE_DOMAIN_MAX + 32];
+    store_txn_abort(txn);
+    snprintf(what, sizeof(what), "tenant '%s'", domain);
+    return ctl_store_fail(rc, what);
+}
+
 int ctl_store_fail(int err, const char *what)
 {
     switch (err) {

@@ -61,6 +61,12 @@ int ctl_args(ctl_t *c, int argc, char **argv, args_opt_t *opts, size_t nopts, in
  * "user 'a@b' not found", "... already exists", "invalid ...". Returns CTL_FAIL.
  */
 int ctl_store_fail(int err, const char *what);
+/*
+ * The tenant named by a listing's optional DOMAIN argument (domain NULL: *t_r
+ * zeroed, meaning all tenants). On failure prints why, aborts *txn and
+ * returns CTL_FAIL.
+ */
+int ctl_tenant_filter(store_txn_t **txn, const char *domain, store_tenant_t *t_r);
 
 /* Reads a password: from stdin (one line) when from_stdin, else by prompting twice on
  * the terminal. buf gets a NUL-terminated password. 0 or PETREL_EINVAL (printed). */
