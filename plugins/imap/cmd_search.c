@@ -1,0 +1,583 @@
+/*
+ * cmd_search.c - SEARCH / UID SEARCH over what the message records hold:
+ * flags, keywords, sequence and UID sets, sizes, internal dates, with NOT, OR
+ * and parenthesised groups, and header / body / text substring keys
+ * (ASCII case-insensitive; header values RFC 2047-decoded, a single-part
+ * body QP/base64-decoded). Record-only searches run in one msg_list pass;
+ * searches with text keys read each message in its own short snapshot.
+ * No EXPUNGE responses during SEARCH (RFC 3501 7.4.1).
+ */
+#include "imap_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SEARCH_MAX_NODES 256
+#define SEARCH_MAX_DEPTH 32
+
+enum search_op {
+    S_ALL,
+    S_FLAG,
+    S_NOFLAG,
+    S_KEYWORD,
+    S_UNKEYWORD,
+    S_LARGER,
+    S_SMALLER,
+    S_BEFORE,
+    S_ON,
+    S_SINCE,
+    S_SET,
+    S_NOT,
+    S_OR,
+    S_AND,
+    S_RECENT,
+    S_NEW,
+    S_OLD,
+    S_HEADER,
+    S_BODY,
+    S_TEXT,
+    S_MODSEQ,
+};
+
+struct search_node {
+    enum search_op op;
+    uint32_t flag;
+    uint64_t num;   /* size, or a day number */
+    const char *kw; /* keyword, or the substring of a text key */
+    size_t kwlen;
+    const char *field;         /* S_HEADER: the field name */
+    struct imap_range *ranges; /* S_SET: index ranges */
+    size_t nranges;
+    int a, b; /* children (NOT: a; OR: a, b; AND: a .. b-1 as a list) */
+    int next; /* next sibling in an AND list, -1 */
+};
+
+struct search {
+    struct imap_session *is;
+    struct search_node n[SEARCH_MAX_NODES];
+    int count;
+    const char *err; /* BAD text */
+    int cannot;      /* a key we do not implement */
+    int has_text;    /* header/body/text keys: per-message reads */
+    int modseq;      /* a MODSEQ key: the response ends with (MODSEQ highest) */
+    uint64_t maxmodseq;
+    petrel_read *r; /* the snapshot of the message being evaluated */
+    uint32_t *hits;
+    uint32_t nhits, cap;
+};
+
+static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth);
+
+static int node_new(struct search *s, enum search_op op)
+{
+    if (s->count >= SEARCH_MAX_NODES) {
+        s->err = "Search too complex";
+        return -1;
+    }
+    memset(&s->n[s->count], 0, sizeof(s->n[0]));
+    s->n[s->count].op = op;
+    s->n[s->count].next = -1;
+    s->n[s->count].a = s->n[s->count].b = -1;
+    return s->count++;
+}
+
+/* "1-Feb-1994" -> days since the epoch; -1 when malformed. */
+static int64_t search_day(const char *str, size_t len)
+{
+    int64_t t;
+    char buf[40];
+    if (len < 10 || len > 11) return -1;
+    int w = snprintf(buf, sizeof(buf), "%.*s 00:00:00 +0000", (int)len, str);
+    if (w < 0 || imap_date_time_parse(buf, (size_t)w, &t)) return -1;
+    return t / 86400;
+}
+
+/* Keys until end (an AND list); returns the AND node. */
+static int search_list(struct search *s, uint32_t *i, uint32_t end, int depth)
+{
+    int and = node_new(s, S_AND), last = -1;
+    if (and < 0) return -1;
+    while (*i < end) {
+        int k = search_key(s, i, end, depth + 1);
+        if (k < 0) return -1;
+        if (last < 0)
+            s->n[and].a = k;
+        else
+            s->n[last].next = k;
+        last = k;
+    }
+    if (last < 0) {
+        s->err = "Empty search";
+        return -1;
+    }
+    return and;
+}
+
+static const struct {
+    const char *name;
+    enum search_op op;
+    uint32_t flag;
+} search_simple[] = {
+    {"ALL", S_ALL, 0},
+    {"ANSWERED", S_FLAG, PETREL_F_ANSWERED},
+    {"UNANSWERED", S_NOFLAG, PETREL_F_ANSWERED},
+    {"DELETED", S_FLAG, PETREL_F_DELETED},
+    {"UNDELETED", S_NOFLAG, PETREL_F_DELETED},
+    {"DRAFT", S_FLAG, PETREL_F_DRAFT},
+    {"UNDRAFT", S_NOFLAG, PETREL_F_DRAFT},
+    {"FLAGGED", S_FLAG, PETREL_F_FLAGGED},
+    {"UNFLAGGED", S_NOFLAG, PETREL_F_FLAGGED},
+    {"SEEN", S_FLAG, PETREL_F_SEEN},
+    {"UNSEEN", S_NOFLAG, PETREL_F_SEEN},
+    {"RECENT", S_RECENT, 0},
+    {"NEW", S_NEW, 0},
+    {"OLD", S_OLD, 0},
+};
+
+static const char *const search_unimplemented[] = {
+    "SENTBEFORE",
+    "SENTON",
+    "SENTSINCE",
+};
+
+static const char *const search_fields[] = {"BCC", "CC", "FROM", "SUBJECT", "TO"};
+
+/* FROM x, HEADER name x, BODY x, TEXT x */
+static int search_text_key(struct search *s, const char *w, uint32_t *i, uint32_t end)
+{
+    struct imap_parser *p = s->is->p;
+    enum search_op op = S_HEADER;
+    const char *field = NULL;
+    for (size_t k = 0; k < sizeof(search_fields) / sizeof(search_fields[0]); k++)
+        if (strcasecmp(w, search_fields[k]) == 0) field = search_fields[k];
+    if (!field && strcasecmp(w, "HEADER") == 0) {
+        if (*i >= end || !imap_arg_is_string(&p->args[*i]) || p->args[*i].len == 0 ||
+            p->args[*i].len > 100)
+            return -2;
+        field = imap_arg_str(p, &p->args[(*i)++]);
+    } else if (!field) {
+        if (strcasecmp(w, "BODY") == 0)
+            op = S_BODY;
+        else if (strcasecmp(w, "TEXT") == 0)
+            op = S_TEXT;
+        else
+            return -3; /* not a text key */
+    }
+    if (*i >= end || !imap_arg_is_string(&p->args[*i])) return -2;
+    int n = node_new(s, op);
+    if (n < 0) return -1;
+    s->n[n].field = field;
+    s->n[n].kw = imap_arg_str(p, &p->args[*i]);
+    s->n[n].kwlen = p->args[(*i)++].len;
+    s->has_text = 1;
+    return n;
+}
+
+static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth)
+{
+    struct imap_parser *p = s->is->p;
+    const struct imap_arg *a = &p->args[*i];
+    if (depth > SEARCH_MAX_DEPTH) {
+        s->err = "Search nested too deep";
+        return -1;
+    }
+    if (a->type == IMAP_ARG_LIST) {
+        uint32_t j = *i + 1;
+        *i = a->end;
+        return search_list(s, &j, a->end, depth);
+    }
+    if (a->type != IMAP_ARG_ATOM) {
+        s->err = "Invalid search key";
+        return -1;
+    }
+    const char *w = imap_arg_str(p, a);
+    (*i)++;
+    for (size_t k = 0; k < sizeof(search_simple) / sizeof(search_simple[0]); k++) {
+        if (strcasecmp(w, search_simple[k].name) == 0) {
+            int n = node_new(s, search_simple[k].op);
+            if (n >= 0) s->n[n].flag = search_simple[k].flag;
+            return n;
+        }
+    }
+    if (strcasecmp(w, "NOT") == 0 || strcasecmp(w, "OR") == 0) {
+        int n = node_new(s, w[0] == 'N' || w[0] == 'n' ? S_NOT : S_OR);
+        if (n < 0 || *i >= end || (s->n[n].a = search_key(s, i, end, depth + 1)) < 0) goto need_arg;
+        if (s->n[n].op == S_OR && (*i >= end || (s->n[n].b = search_key(s, i, end, depth + 1)) < 0))
+            goto need_arg;
+        return n;
+    }
+    int tn = search_text_key(s, w, i, end);
+    if (tn == -2) goto need_arg;
+    if (tn != -3) return tn;
+    for (size_t k = 0; k < sizeof(search_unimplemented) / sizeof(search_unimplemented[0]); k++) {
+        if (strcasecmp(w, search_unimplemented[k]) == 0) {
+            s->cannot = 1;
+            s->err = "This search key is not implemented yet";
+            return -1;
+        }
+    }
+    if (strcasecmp(w, "MODSEQ") == 0) {
+        /* MODSEQ ["entry-name" entry-type] n (RFC 7162 3.4); per-flag entries are not kept,
+         * so the entry is accepted and ignored: the message's modseq is compared */
+        if (*i + 2 < end && p->args[*i].type == IMAP_ARG_QUOTED &&
+            p->args[*i + 1].type == IMAP_ARG_ATOM)
+            *i += 2;
+        if (*i >= end || p->args[*i].type != IMAP_ARG_ATOM) goto need_arg;
+        const char *vs = imap_arg_str(p, &p->args[(*i)++]);
+        char *e;
+        unsigned long long x = strtoull(vs, &e, 10);
+        int n;
+        if (*e || !*vs || vs[0] == '-' || (n = node_new(s, S_MODSEQ)) < 0) goto need_arg;
+        s->n[n].num = x;
+        s->modseq = 1;
+        imap_condstore_enable(s->is);
+        return n;
+    }
+    int uid = strcasecmp(w, "UID") == 0;
+    if (!uid && ((w[0] >= '0' && w[0] <= '9') || w[0] == '*')) {
+        (*i)--; /* a sequence set */
+    } else if (*i >= end || !imap_arg_is_string(&p->args[*i])) {
+        goto need_arg;
+    }
+    const struct imap_arg *v = &p->args[*i];
+    const char *vs = imap_arg_str(p, v);
+    (*i)++;
+    int n;
+    if (uid || vs == w) {
+        if ((n = node_new(s, S_SET)) < 0) return -1;
+        if (imap_seqset_resolve(s->is, v, uid, &s->n[n].ranges, &s->n[n].nranges)) {
+            s->err = "Invalid sequence set";
+            return -1;
+        }
+        return n;
+    }
+    if (strcasecmp(w, "KEYWORD") == 0 || strcasecmp(w, "UNKEYWORD") == 0) {
+        if ((n = node_new(s, w[0] == 'K' || w[0] == 'k' ? S_KEYWORD : S_UNKEYWORD)) >= 0)
+            s->n[n].kw = vs;
+        return n;
+    }
+    if (strcasecmp(w, "LARGER") == 0 || strcasecmp(w, "SMALLER") == 0) {
+        char *e;
+        unsigned long long x = strtoull(vs, &e, 10);
+        if (*e || !*vs || vs[0] == '-' ||
+            (n = node_new(s, w[0] == 'L' || w[0] == 'l' ? S_LARGER : S_SMALLER)) < 0)
+            goto need_arg;
+        s->n[n].num = x;
+        return n;
+    }
+    enum search_op dop = strcasecmp(w, "BEFORE") == 0  ? S_BEFORE
+                         : strcasecmp(w, "ON") == 0    ? S_ON
+                         : strcasecmp(w, "SINCE") == 0 ? S_SINCE
+                                                       : S_ALL;
+    int64_t day = search_day(vs, v->len);
+    if (dop == S_ALL) {
+        s->err = "Unknown search key";
+        return -1;
+    }
+    if (day < 0 || (n = node_new(s, dop)) < 0) goto need_arg;
+    s->n[n].num = (uint64_t)day;
+    return n;
+need_arg:
+    if (!s->err) s->err = "Missing or invalid search argument";
+    return -1;
+}
+
+static int in_ranges(const struct search_node *n, uint32_t idx)
+{
+    for (size_t k = 0; k < n->nranges; k++)
+        if (idx >= n->ranges[k].lo && idx <= n->ranges[k].hi) return 1;
+    return 0;
+}
+
+static int has_keyword(const struct petrel_msg_info *m, const char *kw)
+{
+    const char *k = m->keywords;
+    for (unsigned i = 0; k && i < m->nkeywords; i++, k += strlen(k) + 1)
+        if (strcasecmp(k, kw) == 0) return 1;
+    return 0;
+}
+
+/* ASCII case-insensitive substring. */
+static int text_has(const char *h, size_t hn, const char *needle, size_t nn)
+{
+    if (nn == 0) return 1;
+    for (size_t i = 0; i + nn <= hn; i++) {
+        size_t k = 0;
+        while (k < nn) {
+            unsigned char a = (unsigned char)h[i + k], b = (unsigned char)needle[k];
+            if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
+            if (b >= 'A' && b <= 'Z') b = (unsigned char)(b + 32);
+            if (a != b) break;
+            k++;
+        }
+        if (k == nn) return 1;
+    }
+    return 0;
+}
+
+/* Bytes [off, off + len) of a message in one block (*tmp_r to free), or NULL. */
+static const char *search_bytes(const struct petrel_view *v, uint64_t off, uint64_t len,
+                                char **tmp_r)
+{
+    *tmp_r = NULL;
+    uint64_t o = off;
+    for (unsigned i = 0; i < v->nseg; i++) {
+        if (o >= v->seg[i].n) {
+            o -= v->seg[i].n;
+            continue;
+        }
+        if (v->seg[i].n - o >= len) return (const char *)v->seg[i].p + o;
+        break;
+    }
+    char *b = malloc(len ? len : 1);
+    if (!b) return NULL;
+    uint64_t done = 0;
+    for (unsigned i = 0; i < v->nseg && done < len; i++) {
+        if (off >= v->seg[i].n) {
+            off -= v->seg[i].n;
+            continue;
+        }
+        uint64_t n = v->seg[i].n - off < len - done ? v->seg[i].n - off : len - done;
+        memcpy(b + done, v->seg[i].p + off, n);
+        done += n;
+        off = 0;
+    }
+    *tmp_r = b;
+    return b;
+}
+
+/* A header field's values (unfolded, RFC 2047-decoded) contain the substring. */
+static int search_header(const struct search *s, const struct search_node *n, uint32_t uid,
+                         const char *hdr, size_t hlen)
+{
+    const char *names[1] = {n->field}, *f;
+    size_t fn;
+    if (imap_host->header_fields(s->r, hdr, hlen, names, 1, 0, &f, &fn)) return 0;
+    (void)uid;
+    /* each field: "Name: value\r\n( continuation)*" */
+    size_t i = 0;
+    while (i < fn) {
+        const char *colon = memchr(f + i, ':', fn - i);
+        if (!colon) break;
+        size_t vs = (size_t)(colon - f) + 1, ve = vs;
+        while (ve < fn &&
+               !(f[ve] == '\n' && (ve + 1 >= fn || (f[ve + 1] != ' ' && f[ve + 1] != '\t'))))
+            ve++;
+        const char *d;
+        size_t dn;
+        if (imap_host->decode(s->r, PETREL_DECODE_RFC2047, f + vs, ve - vs, &d, &dn) == 0) {
+            if (text_has(d, dn, n->kw, n->kwlen)) return 1;
+        } else if (text_has(f + vs, ve - vs, n->kw, n->kwlen)) {
+            return 1;
+        }
+        i = ve + 1;
+    }
+    return 0;
+}
+
+static int search_text(const struct search *s, const struct search_node *n, uint32_t uid)
+{
+    struct petrel_view v;
+    uint64_t hoff, hlen, boff, blen;
+    int enc = PETREL_ENC_7BIT;
+    uint32_t mb = s->is->sel.id;
+    if (imap_host->msg_view(s->r, mb, uid, &v) ||
+        imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_HEADER, &hoff, &hlen, NULL) ||
+        imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_TEXT, &boff, &blen, NULL))
+        return 0;
+    int found = 0;
+    char *tmp;
+    if (n->op == S_HEADER || n->op == S_TEXT) {
+        const char *h = search_bytes(&v, hoff, hlen, &tmp);
+        if (h)
+            found = n->op == S_HEADER ? search_header(s, n, uid, h, (size_t)hlen)
+                                      : text_has(h, (size_t)hlen, n->kw, n->kwlen);
+        free(tmp);
+        if (found || n->op == S_HEADER) return found;
+    }
+    const char *b = search_bytes(&v, boff, blen, &tmp);
+    if (b) {
+        found = text_has(b, (size_t)blen, n->kw, n->kwlen);
+        /* a single-part QP/base64 body is searched decoded too */
+        uint64_t o2, l2;
+        const char *d;
+        size_t dn;
+        if (!found &&
+            imap_host->msg_section(s->r, mb, uid, "1", 1, PETREL_SECTION_BODY, &o2, &l2, &enc) ==
+                0 &&
+            o2 == boff && (enc == PETREL_ENC_QP || enc == PETREL_ENC_BASE64) &&
+            imap_host->decode(s->r, enc, b, (size_t)blen, &d, &dn) == 0)
+            found = text_has(d, dn, n->kw, n->kwlen);
+    }
+    free(tmp);
+    return found;
+}
+
+static int search_eval(const struct search *s, int ni, const struct petrel_msg_info *m,
+                       uint32_t idx)
+{
+    const struct search_node *n = &s->n[ni];
+    int64_t day = m->internal_date >= 0 ? m->internal_date / 86400 : -1;
+    int recent = m->uid >= s->is->sel.first_recent_uid;
+    switch (n->op) {
+    case S_ALL:
+        return 1;
+    case S_FLAG:
+        return (m->flags & n->flag) != 0;
+    case S_NOFLAG:
+        return (m->flags & n->flag) == 0;
+    case S_KEYWORD:
+        return has_keyword(m, n->kw);
+    case S_UNKEYWORD:
+        return !has_keyword(m, n->kw);
+    case S_LARGER:
+        return m->size > n->num;
+    case S_SMALLER:
+        return m->size < n->num;
+    case S_BEFORE:
+        return day < (int64_t)n->num;
+    case S_ON:
+        return day == (int64_t)n->num;
+    case S_SINCE:
+        return day >= (int64_t)n->num;
+    case S_SET:
+        return in_ranges(n, idx);
+    case S_NOT:
+        return !search_eval(s, n->a, m, idx);
+    case S_OR:
+        return search_eval(s, n->a, m, idx) || search_eval(s, n->b, m, idx);
+    case S_RECENT:
+        return recent;
+    case S_NEW:
+        return recent && !(m->flags & PETREL_F_SEEN);
+    case S_OLD:
+        return !recent;
+    case S_MODSEQ:
+        return m->modseq >= n->num;
+    case S_HEADER:
+    case S_BODY:
+    case S_TEXT:
+        return search_text(s, n, m->uid);
+    case S_AND:
+        for (int k = n->a; k >= 0; k = s->n[k].next)
+            if (!search_eval(s, k, m, idx)) return 0;
+        return 1;
+    }
+    return 0;
+}
+
+struct search_run {
+    struct search *s;
+    int root;
+    int uid_mode;
+    int failed;
+};
+
+static int search_cb(const struct petrel_msg_info *m, void *arg)
+{
+    struct search_run *r = arg;
+    struct search *s = r->s;
+    const struct imap_selected *sel = &s->is->sel;
+    uint32_t lo = 0, hi = sel->nuids;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (sel->uids[mid] < m->uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= sel->nuids || sel->uids[lo] != m->uid)
+        return 0; /* not announced to this session yet */
+    if (!search_eval(s, r->root, m, lo)) return 0;
+    if (s->nhits == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 64;
+        uint32_t *nv = realloc(s->hits, cap * sizeof(*nv));
+        if (!nv) {
+            r->failed = 1;
+            return 1;
+        }
+        s->hits = nv;
+        s->cap = cap;
+    }
+    s->hits[s->nhits++] = r->uid_mode ? m->uid : lo + 1;
+    if (m->modseq > s->maxmodseq) s->maxmodseq = m->modseq;
+    return 0;
+}
+
+static void search_free(struct search *s)
+{
+    for (int k = 0; k < s->count; k++)
+        free(s->n[k].ranges);
+    free(s->hits);
+    free(s);
+}
+
+void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
+{
+    struct imap_parser *p = is->p;
+    struct search *s = calloc(1, sizeof(*s));
+    if (!s) {
+        imap_reply(is, "NO", "[SERVERBUG] Out of memory");
+        return;
+    }
+    s->is = is;
+    uint32_t i = a0;
+    if (i + 1 < p->nargs && imap_arg_is_atom(p, &p->args[i], "CHARSET")) {
+        const char *cs = imap_arg_str(p, &p->args[i + 1]);
+        if (!cs || (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0)) {
+            search_free(s);
+            imap_reply(is, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+            return;
+        }
+        i += 2;
+    }
+    struct search_run run = {s, -1, uid_mode, 0};
+    run.root = i < p->nargs ? search_list(s, &i, p->nargs, 0) : -1;
+    if (run.root < 0) {
+        if (s->cannot)
+            imap_reply(is, "NO", "[CANNOT] %s", s->err);
+        else
+            imap_reply_bad(is, s->err ? s->err : "SEARCH needs keys");
+        search_free(s);
+        return;
+    }
+    int rc = 0;
+    if (!s->has_text) {
+        petrel_read *r = imap_host->read_begin(is->s);
+        rc = r ? imap_host->msg_list(r, is->sel.id, 1, UINT32_MAX, search_cb, &run) : PETREL_EIO;
+        imap_host->read_end(&r);
+    }
+    /* text keys: one short snapshot per message (decoded text is kept until read_end) */
+    for (uint32_t k = 0; s->has_text && !rc && !run.failed && k < is->sel.nuids; k++) {
+        s->r = imap_host->read_begin(is->s);
+        struct petrel_msg_info m = {.struct_size = sizeof(m)};
+        int grc = s->r ? imap_host->msg_get(s->r, is->sel.id, is->sel.uids[k], &m) : PETREL_EIO;
+        if (grc == 0)
+            search_cb(&m, &run);
+        else if (grc != PETREL_ENOTFOUND)
+            rc = grc;
+        imap_host->read_end(&s->r);
+    }
+    if ((rc && rc != 1) || run.failed) {
+        search_free(s);
+        imap_reply(is, "NO", "[UNAVAILABLE] Search failed");
+        return;
+    }
+    imap_host->write(is->s, "* SEARCH", 8);
+    for (uint32_t k = 0; k < s->nhits; k++)
+        imap_host->writef(is->s, " %u", s->hits[k]);
+    if (s->modseq && s->nhits)
+        imap_host->writef(is->s, " (MODSEQ %llu)", (unsigned long long)s->maxmodseq);
+    imap_host->write(is->s, "\r\n", 2);
+    search_free(s);
+    imap_selected_sync(is, 0);
+    imap_reply(is, "OK", "%sSEARCH completed", uid_mode ? "UID " : "");
+}
+
+void imap_cmd_search(struct imap_session *is)
+{
+    imap_search_start(is, 0, 0);
+}

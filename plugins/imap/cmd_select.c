@@ -1,0 +1,282 @@
+/*
+ * cmd_select.c - SELECT, EXAMINE, CLOSE, UNSELECT, CHECK and the session's
+ * view of the selected mailbox: the UID map (sequence number = index + 1),
+ * brought up to date only at the legal points (RFC 3501 5.2, 7.4.1).
+ */
+#include "imap_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IMAP_MAX_MESSAGES 10000000u /* UID map entries of one mailbox */
+
+struct uid_vec {
+    uint32_t *v;
+    uint32_t n, cap;
+    uint32_t first_unseen; /* sequence number, 0 = none */
+    int failed;
+};
+
+static int uid_collect_cb(const struct petrel_msg_info *m, void *arg)
+{
+    struct uid_vec *uv = arg;
+    if (uv->n == uv->cap) {
+        uint32_t cap = uv->cap ? uv->cap * 2 : 64;
+        uint32_t *nv = uv->n < IMAP_MAX_MESSAGES ? realloc(uv->v, cap * sizeof(*nv)) : NULL;
+        if (!nv) {
+            uv->failed = 1;
+            return 1;
+        }
+        uv->v = nv;
+        uv->cap = cap;
+    }
+    uv->v[uv->n++] = m->uid;
+    if (!uv->first_unseen && !(m->flags & PETREL_F_SEEN)) uv->first_unseen = uv->n;
+    return 0;
+}
+
+void imap_selected_clear(struct imap_session *is)
+{
+    if (is->sel.id) imap_host->unwatch(is->s);
+    free(is->sel.uids);
+    free(is->sel.own);
+    memset(&is->sel, 0, sizeof(is->sel));
+}
+
+static int keyword_cb(const char *name, void *arg)
+{
+    struct imap_session *is = arg;
+    imap_host->writef(is->s, " %s", name);
+    return 0;
+}
+
+static void imap_select(struct imap_session *is, int readonly)
+{
+    struct imap_parser *p = is->p;
+    char name[IMAP_MAX_NAME * 2];
+    int cs = p->nargs == 3 && p->args[1].type == IMAP_ARG_LIST && p->args[1].end == 3 &&
+             imap_arg_is_atom(p, &p->args[2], "CONDSTORE");
+    if ((p->nargs != 1 && !cs) || !imap_arg_is_string(&p->args[0])) {
+        imap_reply_bad(is, "SELECT/EXAMINE mailbox [(CONDSTORE)]");
+        return;
+    }
+    if (cs) imap_condstore_enable(is);
+    if (is->state == IMAP_STATE_SELECTED)
+        imap_state_enter(is, IMAP_STATE_AUTH); /* a failed SELECT leaves nothing selected */
+    if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) return;
+    petrel_read *r = imap_host->read_begin(is->s);
+    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
+    struct uid_vec uv = {0};
+    int rc = r ? imap_host->mailbox_get(r, name, &mb) : PETREL_EIO;
+    if (rc == 0) rc = imap_host->msg_list(r, mb.id, 1, UINT32_MAX, uid_collect_cb, &uv);
+    if (rc == 1) rc = 0;
+    if (rc || uv.failed) {
+        imap_host->read_end(&r);
+        free(uv.v);
+        imap_reply(is, "NO",
+                   rc == PETREL_ENOTFOUND ? "[NONEXISTENT] No such mailbox"
+                                          : "[UNAVAILABLE] Cannot open the mailbox");
+        return;
+    }
+    uint32_t recent = imap_recent_count(r, &mb);
+    imap_host->writef(is->s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+    imap_host->mailbox_keywords(r, mb.id, keyword_cb, is);
+    imap_host->read_end(&r);
+    imap_host->writef(is->s, ")\r\n* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
+                      readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+    imap_host->writef(is->s, "* %u EXISTS\r\n* %u RECENT\r\n", uv.n, recent);
+    if (uv.first_unseen)
+        imap_host->writef(is->s, "* OK [UNSEEN %u] First unseen\r\n", uv.first_unseen);
+    imap_host->writef(is->s,
+                      "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n"
+                      "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+                      mb.uidvalidity, mb.uidnext, (unsigned long long)mb.highestmodseq);
+    is->sel.id = mb.id;
+    is->sel.uidvalidity = mb.uidvalidity;
+    is->sel.highestmodseq = mb.highestmodseq;
+    is->sel.readonly = readonly;
+    is->sel.first_recent_uid = recent ? mb.first_recent_uid : UINT32_MAX;
+    is->sel.uids = uv.v;
+    is->sel.nuids = uv.n;
+    is->sel.cap = uv.cap;
+    imap_state_enter(is, IMAP_STATE_SELECTED);
+    imap_host->watch(is->s, mb.id);
+    if (!readonly && recent) {
+        /* this session now owns \Recent of these messages */
+        petrel_write *w = imap_host->write_new(is->s);
+        if (w && imap_host->w_clear_recent(w, mb.id, mb.uidnext) >= 0 &&
+            imap_host->write_submit(w) == 0) {
+            is->pending = IMAP_PEND_SELECT;
+            is->mode = IMAP_MODE_WAIT;
+            return;
+        }
+        imap_host->write_free(&w);
+    }
+    imap_reply(is, "OK", "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE", p->name);
+}
+
+void imap_select_write_done(struct imap_session *is, petrel_write *w, int rc)
+{
+    (void)w;
+    if (rc) imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_clear_recent_failed rc=%d", rc);
+    imap_reply(is, "OK", "[READ-WRITE] %s completed", is->p->name);
+}
+
+void imap_cmd_select(struct imap_session *is)
+{
+    imap_select(is, 0);
+}
+
+void imap_cmd_examine(struct imap_session *is)
+{
+    imap_select(is, 1);
+}
+
+void imap_cmd_unselect(struct imap_session *is)
+{
+    if (is->p->nargs) {
+        imap_reply_bad(is, "UNSELECT takes no arguments");
+        return;
+    }
+    imap_state_enter(is, IMAP_STATE_AUTH);
+    imap_reply(is, "OK", "UNSELECT completed");
+}
+
+/* CLOSE expunges \Deleted messages of a read-write mailbox silently. */
+void imap_cmd_close(struct imap_session *is)
+{
+    if (is->p->nargs) {
+        imap_reply_bad(is, "CLOSE takes no arguments");
+        return;
+    }
+    if (imap_close_expunge(is)) return; /* imap_expunge_write_done answers */
+    imap_state_enter(is, IMAP_STATE_AUTH);
+    imap_reply(is, "OK", "CLOSE completed");
+}
+
+void imap_cmd_check(struct imap_session *is)
+{
+    if (is->p->nargs) {
+        imap_reply_bad(is, "CHECK takes no arguments");
+        return;
+    }
+    imap_selected_sync(is, 1);
+    imap_reply(is, "OK", "CHECK completed");
+}
+
+/* ------------------------------------------------------------ sync */
+
+static int uid_find(const uint32_t *v, uint32_t n, uint32_t uid, uint32_t *idx_r)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *idx_r = lo;
+    return lo < n && v[lo] == uid;
+}
+
+struct flag_ctx {
+    struct imap_session *is;
+    uint64_t maxmodseq;
+    uint32_t last_uid;
+};
+
+static int flag_changed_cb(const struct petrel_msg_info *m, void *arg)
+{
+    struct flag_ctx *fc = arg;
+    struct imap_session *is = fc->is;
+    uint32_t idx;
+    if (m->modseq > fc->maxmodseq) fc->maxmodseq = m->modseq;
+    if (m->uid > fc->last_uid) /* new to the client: it fetches what it needs */
+        return 0;
+    uint32_t lo = 0, hi = is->sel.nown; /* own changes are sorted by uid (one write) */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (is->sel.own[mid].uid < m->uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < is->sel.nown && is->sel.own[lo].uid == m->uid && is->sel.own[lo].modseq == m->modseq)
+        return 0; /* this session's own change, already reported */
+    if (!uid_find(is->sel.uids, is->sel.nuids, m->uid, &idx)) return 0;
+    imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", idx + 1, m->uid);
+    imap_write_flags(is, m->flags, m->keywords, m->nkeywords);
+    if (is->condstore) imap_host->writef(is->s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+    imap_host->write(is->s, ")\r\n", 3);
+    return 0;
+}
+
+/*
+ * Compares the store's UIDs with the session's map. Expunges are sent (in
+ * ascending order, each number valid after the previous removal) only when
+ * expunge_ok; otherwise the expunged UIDs stay in the map for now.
+ */
+void imap_selected_sync(struct imap_session *is, int expunge_ok)
+{
+    struct imap_selected *sel = &is->sel;
+    petrel_read *r = imap_host->read_begin(is->s);
+    struct uid_vec now = {0};
+    int rc = r ? imap_host->msg_list(r, sel->id, 1, UINT32_MAX, uid_collect_cb, &now) : PETREL_EIO;
+    if ((rc && rc != 1) || now.failed) {
+        imap_host->read_end(&r);
+        free(now.v);
+        return;
+    }
+    uint32_t kept = 0, last = sel->nuids ? sel->uids[sel->nuids - 1] : 0;
+    uint32_t removed = 0, idx;
+    for (uint32_t i = 0; i < sel->nuids; i++) {
+        if (expunge_ok && !uid_find(now.v, now.n, sel->uids[i], &idx)) {
+            imap_host->writef(is->s, "* %u EXPUNGE\r\n", i + 1 - removed);
+            removed++;
+            continue;
+        }
+        sel->uids[kept++] = sel->uids[i];
+    }
+    sel->nuids = kept;
+    uid_find(now.v, now.n, last + 1, &idx);
+    uint32_t added = now.n - idx;
+    if (added) {
+        if (sel->nuids + added > sel->cap) {
+            uint32_t *nv = realloc(sel->uids, (sel->nuids + added) * sizeof(*nv));
+            if (!nv)
+                added = 0;
+            else {
+                sel->uids = nv;
+                sel->cap = sel->nuids + added;
+            }
+        }
+        memcpy(sel->uids + sel->nuids, now.v + idx, added * sizeof(uint32_t));
+        sel->nuids += added;
+    }
+    if (added) imap_host->writef(is->s, "* %u EXISTS\r\n", sel->nuids);
+    struct flag_ctx fc = {is, 0, last};
+    imap_host->msg_changed_since(r, sel->id, sel->highestmodseq, flag_changed_cb, &fc);
+    if (fc.maxmodseq > sel->highestmodseq) sel->highestmodseq = fc.maxmodseq;
+    sel->nown = 0;
+    imap_host->read_end(&r);
+    free(now.v);
+}
+
+void imap_selected_own(struct imap_session *is, petrel_write *w, const uint32_t *uids, uint32_t n)
+{
+    struct imap_selected *sel = &is->sel;
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t modseq = 0;
+        if (imap_host->w_result(w, (int)k, 0, NULL, &modseq) != 0 || modseq == 0) continue;
+        if (sel->nown == sel->owncap) {
+            uint32_t cap = sel->owncap ? sel->owncap * 2 : 16;
+            struct imap_own_change *nv = realloc(sel->own, cap * sizeof(*nv));
+            if (!nv) return; /* the change is echoed once more: harmless */
+            sel->own = nv;
+            sel->owncap = cap;
+        }
+        sel->own[sel->nown].uid = uids[k];
+        sel->own[sel->nown++].modseq = modseq;
+    }
+}

@@ -1,0 +1,241 @@
+/*
+ * imap_int.h - the IMAP plugin's internal declarations (one session struct,
+ * the command table, helpers). Only the files of plugins/imap include it.
+ */
+#ifndef IMAP_INT_H
+#define IMAP_INT_H
+
+#include <petrel/plugin.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parser.h"
+
+#define IMAP_MAX_BAD_COMMANDS 20   /* BAD replies in a row before BYE */
+#define IMAP_MAX_BAD_PREAUTH 5     /* the same before login (tighter) */
+#define IMAP_MAX_AUTH_FAILURES 3   /* failed logins before BYE */
+#define IMAP_MAX_NAME 1024         /* mailbox name bytes (UTF-8 or modified UTF-7) */
+#define IMAP_MAX_LINE 65536        /* line limit asked of the host */
+#define IMAP_PREAUTH_TEXT_MAX 8192 /* command text before login */
+#define IMAP_PREAUTH_LITERAL_MAX 1024
+#define IMAP_MAX_MAILBOXES 100000 /* LIST collects at most this many names */
+#define IMAP_SASL_CHALLENGE_MAX 512
+#define IMAP_MAX_KEYWORDS 32 /* keywords in one APPEND/STORE */
+#define IMAP_MAX_KEYWORD_LEN 100
+
+extern const struct petrel_host *imap_host;
+
+enum imap_state {
+    IMAP_STATE_NOAUTH = 0,
+    IMAP_STATE_AUTH,
+    IMAP_STATE_SELECTED,
+    IMAP_STATE_LOGOUT,
+};
+#define IMAP_IN(st) (1u << (st))
+#define IMAP_ANY_STATE                                                                             \
+    (IMAP_IN(IMAP_STATE_NOAUTH) | IMAP_IN(IMAP_STATE_AUTH) | IMAP_IN(IMAP_STATE_SELECTED))
+#define IMAP_LOGGED_IN (IMAP_IN(IMAP_STATE_AUTH) | IMAP_IN(IMAP_STATE_SELECTED))
+
+/* What input the session expects now. */
+enum imap_mode {
+    IMAP_MODE_COMMAND = 0, /* command lines (and the literals inside them) */
+    IMAP_MODE_SASL,        /* AUTHENTICATE continuation lines */
+    IMAP_MODE_WAIT,        /* a login, a store write or a streamed response is in flight */
+    IMAP_MODE_IDLE,        /* IDLE: changes are pushed until DONE */
+};
+
+/* What a pending store write belongs to (on_write_done dispatches on it). */
+enum imap_pending {
+    IMAP_PEND_NONE = 0,
+    IMAP_PEND_SIMPLE,     /* CREATE/DELETE/RENAME/SUBSCRIBE/UNSUBSCRIBE: OK or NO */
+    IMAP_PEND_SELECT,     /* clearing \Recent after SELECT */
+    IMAP_PEND_APPEND,     /* APPEND: OK [APPENDUID] after the commit */
+    IMAP_PEND_STORE,      /* STORE flag changes, then the FETCH responses */
+    IMAP_PEND_EXPUNGE,    /* EXPUNGE / UID EXPUNGE / CLOSE */
+    IMAP_PEND_COPY,       /* COPY / MOVE: COPYUID after the commit */
+    IMAP_PEND_FETCH_SEEN, /* FETCH BODY[] setting \Seen before the data is sent */
+};
+
+/* The selected mailbox: the session's view (sequence numbers = index + 1). */
+struct imap_selected {
+    uint32_t id;
+    uint32_t uidvalidity;
+    uint64_t highestmodseq; /* what this session has reported */
+    int readonly;
+    uint32_t first_recent_uid; /* \Recent for this session: uid >= this (SELECT time) */
+    uint32_t *uids;            /* sorted ascending; changed only at the legal points */
+    uint32_t nuids, cap;
+    /* flag changes this session made and already reported (uid, modseq): the
+     * next sync does not echo them back */
+    struct imap_own_change *own;
+    uint32_t nown, owncap;
+};
+
+struct imap_own_change {
+    uint32_t uid;
+    uint64_t modseq;
+};
+
+struct imap_session {
+    petrel_session *s;
+    enum imap_state state;
+    enum imap_mode mode;
+    struct imap_parser *p;
+    uint64_t max_message_size;
+    unsigned bad_commands;
+    unsigned auth_failures;
+    int rev2;      /* ENABLE IMAP4rev2 seen: UTF-8 mailbox names (not advertised yet) */
+    int condstore; /* CONDSTORE enabled (RFC 7162 3.1): MODSEQ in FETCH responses */
+    enum imap_pending pending;
+    struct imap_selected sel;
+    char sasl_mech[16];
+    uint32_t append_mailbox, append_uidvalidity;
+    struct imap_fetch *fetch; /* a FETCH being streamed (on_writable resumes it) */
+    struct imap_store *store; /* a STORE waiting for its commit */
+    struct imap_copy *copy;   /* a COPY/MOVE waiting for its commit */
+};
+
+struct imap_flags {
+    uint32_t flags;
+    const char *kw[IMAP_MAX_KEYWORDS]; /* point into the parser's buffer */
+    size_t nkw;
+};
+
+typedef void (*imap_cmd_fn)(struct imap_session *is);
+
+struct imap_cmd {
+    const char *name;
+    unsigned states; /* IMAP_IN(...) bits */
+    imap_cmd_fn run;
+};
+
+/* imap.c */
+void imap_state_enter(struct imap_session *is, enum imap_state st);
+const char *imap_state_name(enum imap_state st);
+/* Ends the current command: parser reset, input mode back to commands. */
+void imap_command_end(struct imap_session *is);
+
+/* cmd.c */
+const struct imap_cmd *imap_cmd_find(const char *name);
+void imap_cmd_dispatch(struct imap_session *is);
+/* Tagged replies for the current command (tag from the parser). */
+void imap_reply(struct imap_session *is, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void imap_reply_bad(struct imap_session *is, const char *text);
+
+/* Turns CONDSTORE on for the session (ENABLE, SELECT (CONDSTORE), a MODSEQ item ...). */
+void imap_condstore_enable(struct imap_session *is);
+
+/* cmd_any.c */
+void imap_cmd_capability(struct imap_session *is);
+void imap_cmd_noop(struct imap_session *is);
+void imap_cmd_logout(struct imap_session *is);
+void imap_cmd_id(struct imap_session *is);
+void imap_cmd_enable(struct imap_session *is);
+void imap_write_capability(struct imap_session *is);
+
+/* cmd_auth.c */
+void imap_cmd_starttls(struct imap_session *is);
+void imap_cmd_login(struct imap_session *is);
+void imap_cmd_authenticate(struct imap_session *is);
+void imap_sasl_line(struct imap_session *is, const char *line, size_t len);
+void imap_auth_done(struct imap_session *is, int rc);
+
+/* cmd_mailbox.c */
+void imap_cmd_create(struct imap_session *is);
+void imap_cmd_delete(struct imap_session *is);
+void imap_cmd_rename(struct imap_session *is);
+void imap_cmd_subscribe(struct imap_session *is);
+void imap_cmd_unsubscribe(struct imap_session *is);
+void imap_cmd_status(struct imap_session *is);
+void imap_cmd_namespace(struct imap_session *is);
+/* Messages with uid >= first_recent_uid (\Recent, IMAP4rev1). */
+uint32_t imap_recent_count(petrel_read *r, const struct petrel_mailbox_info *mb);
+void imap_simple_write_done(struct imap_session *is, petrel_write *w, int rc);
+/* Converts a client mailbox name (arg) to the store's UTF-8 name. 0 or -1 (reply sent). */
+int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *out, size_t cap);
+
+/* cmd_list.c */
+void imap_cmd_list(struct imap_session *is);
+void imap_cmd_lsub(struct imap_session *is);
+
+/* cmd_select.c */
+void imap_cmd_select(struct imap_session *is);
+void imap_cmd_examine(struct imap_session *is);
+void imap_cmd_close(struct imap_session *is);
+void imap_cmd_unselect(struct imap_session *is);
+void imap_cmd_check(struct imap_session *is);
+void imap_select_write_done(struct imap_session *is, petrel_write *w, int rc);
+void imap_selected_clear(struct imap_session *is);
+/*
+ * Brings the session's view of the selected mailbox up to date and sends
+ * EXPUNGE / EXISTS / FETCH FLAGS. expunge_ok = 0 during FETCH/STORE/SEARCH
+ * (RFC 3501 7.4.1): then expunges are held back for a later legal point.
+ */
+void imap_selected_sync(struct imap_session *is, int expunge_ok);
+/* Records the flag changes of a committed write (ops 0..n-1 on uids[k], ascending) as the
+ * session's own; the next imap_selected_sync skips them and forgets the list. */
+void imap_selected_own(struct imap_session *is, petrel_write *w, const uint32_t *uids, uint32_t n);
+
+/* flags.c: flags of args [first, end) (list members); 0 or -1 (bad flag). */
+int imap_flags_parse(struct imap_session *is, uint32_t first, uint32_t end, struct imap_flags *f);
+
+/* cmd_append.c */
+void imap_cmd_append(struct imap_session *is);
+void imap_append_write_done(struct imap_session *is, petrel_write *w, int rc);
+int imap_date_time_parse(const char *s, size_t n, int64_t *t_r);
+
+/* seqset.c: the set argument a as sorted, merged, inclusive index ranges
+ * (malloc'd, free it). 0; -1 bad set or message number (reply BAD); -2 no memory. */
+int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int uid_mode,
+                        struct imap_range **ranges_r, size_t *n_r);
+
+/* cmd_fetch.c */
+void imap_cmd_fetch(struct imap_session *is);
+void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg);
+void imap_fetch_on_writable(struct imap_session *is);
+void imap_fetch_seen_done(struct imap_session *is, petrel_write *w, int rc);
+void imap_fetch_free(struct imap_session *is);
+
+/* cmd_store.c: STORE, EXPUNGE, CLOSE's expunge, UID ... */
+void imap_cmd_store(struct imap_session *is);
+void imap_cmd_expunge(struct imap_session *is);
+void imap_cmd_uid(struct imap_session *is);
+/* Starts CLOSE's silent expunge; 1 when a write is pending. */
+int imap_close_expunge(struct imap_session *is);
+void imap_store_write_done(struct imap_session *is, petrel_write *w, int rc);
+void imap_expunge_write_done(struct imap_session *is, petrel_write *w, int rc);
+void imap_store_free(struct imap_session *is);
+
+/* cmd_copy.c */
+void imap_cmd_copy(struct imap_session *is);
+void imap_cmd_move(struct imap_session *is);
+void imap_uid_copy(struct imap_session *is, int move);
+void imap_copy_write_done(struct imap_session *is, petrel_write *w, int rc);
+void imap_copy_free(struct imap_session *is);
+
+/* cmd_search.c */
+void imap_cmd_search(struct imap_session *is);
+void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0);
+
+/* cmd_idle.c */
+void imap_cmd_idle(struct imap_session *is);
+void imap_idle_line(struct imap_session *is, const char *line, size_t len);
+void imap_idle_notify(struct imap_session *is);
+
+/* out.c */
+/* Writes s as an IMAP string: atom-safe quoted string or a literal. */
+void imap_write_string(struct imap_session *is, const char *s, size_t n);
+/* Writes a store name as the client sees it (modified UTF-7 unless rev2). */
+void imap_write_mailbox(struct imap_session *is, const char *name);
+void imap_write_flags(struct imap_session *is, uint32_t flags, const char *kw, unsigned nkw);
+
+/* mutf7.c: modified UTF-7 (RFC 3501 5.1.3). 0, or -1 on invalid input / no room. */
+int imap_mutf7_to_utf8(const char *in, size_t n, char *out, size_t cap);
+int imap_utf8_to_mutf7(const char *in, size_t n, char *out, size_t cap);
+
+/* match.c: LIST pattern matching with '*' and '%' (hierarchy '/'). */
+int imap_list_match(const char *pattern, const char *name);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * seqset.c - a sequence set or UID set of the command, resolved against the
+ * session's UID map into sorted, merged ranges of map indices (0-based).
+ */
+#include "imap_int.h"
+
+#include <stdlib.h>
+
+static uint32_t idx_lower(const struct imap_selected *sel, uint32_t uid)
+{
+    uint32_t lo = 0, hi = sel->nuids;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (sel->uids[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct imap_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int uid_mode,
+                        struct imap_range **ranges_r, size_t *n_r)
+{
+    const struct imap_selected *sel = &is->sel;
+    const char *s = imap_arg_str(is->p, a);
+    size_t n = 0, out = 0;
+    *ranges_r = NULL;
+    *n_r = 0;
+    if (a->type != IMAP_ARG_ATOM || imap_seqset_parse(s, a->len, NULL, 0, &n)) return -1;
+    struct imap_range *r = calloc(n, sizeof(*r));
+    if (!r || imap_seqset_parse(s, a->len, r, n, &n)) {
+        free(r);
+        return -2;
+    }
+    uint32_t star = uid_mode ? (sel->nuids ? sel->uids[sel->nuids - 1] : 0) : sel->nuids;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t lo = r[i].lo == IMAP_SEQ_STAR ? star : r[i].lo;
+        uint32_t hi = r[i].hi == IMAP_SEQ_STAR ? star : r[i].hi;
+        if (lo > hi) {
+            uint32_t t = lo;
+            lo = hi;
+            hi = t;
+        }
+        if (!uid_mode) {
+            if (lo == 0 || hi > sel->nuids) {
+                free(r);
+                return -1; /* no such message number */
+            }
+            r[out].lo = lo - 1;
+            r[out++].hi = hi - 1;
+            continue;
+        }
+        if (hi == 0) continue; /* '*' of an empty mailbox */
+        uint32_t ilo = idx_lower(sel, lo), ihi = idx_lower(sel, hi);
+        if (ihi < sel->nuids && sel->uids[ihi] == hi) ihi++;
+        if (ilo < ihi) {
+            r[out].lo = ilo;
+            r[out++].hi = ihi - 1;
+        }
+    }
+    qsort(r, out, sizeof(*r), range_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < out; i++) {
+        if (m && r[i].lo <= r[m - 1].hi + 1) {
+            if (r[i].hi > r[m - 1].hi) r[m - 1].hi = r[i].hi;
+        } else {
+            r[m++] = r[i];
+        }
+    }
+    *ranges_r = r;
+    *n_r = m;
+    return 0;
+}
