@@ -33,7 +33,7 @@
  *   auth_scrypt_p        scrypt p, 1..16                         [1]
  *   auth_cache_ttl       seconds a verified login is cached, 0..86400, 0 = off  [300]
  *   max_connections      connections per listener, 1..1000000   [10000]
- *   max_connections_per_ip  per client address across all listeners,
+ *   max_connections_per_ip  per client address on each listener,
  *                        0..1000000, 0 = no limit                [100]
  *   idle_timeout         seconds without input, 10..86400        [1800: RFC 9051 wants >= 30 min]
  *   session_timeout      seconds a connection may last in all, 0..604800, 0 = no limit
