@@ -48,24 +48,18 @@ static void srv_fn_log(petrel_session *s, int level, const char *fmt, ...)
         log_write(l, "%s", line);
 }
 
+const char *const srv_limit_keys[SRV_LIMIT_KEYS] = {"max_message_size", "max_line_length",
+                                                     "idle_timeout", "max_connections"};
+
 static const char *srv_fn_config_get(petrel_listener *l, const char *key, const char *def)
 {
     const char *v = srv_listener_setting(l->cfg, key);
     if (v)
         return v;
-    /* the host's limits of this listener, as text */
-    const struct srv_listen_limits *lim = &l->cfg->limits;
-    static const char *const names[] = {"max_message_size", "max_line_length", "idle_timeout",
-                                        "max_connections"};
-    uint64_t vals[] = {lim->max_message_size, lim->max_line_length, lim->idle_timeout,
-                       lim->max_connections};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp(key, names[i]) == 0) {
-            snprintf(l->limit_text[i], sizeof(l->limit_text[i]), "%llu",
-                     (unsigned long long)vals[i]);
+    /* the host's limits of this listener, as text (made once at listener set-up) */
+    for (size_t i = 0; i < SRV_LIMIT_KEYS; i++)
+        if (strcmp(key, srv_limit_keys[i]) == 0)
             return l->limit_text[i];
-        }
-    }
     return def;
 }
 
@@ -149,7 +143,15 @@ static int srv_fn_starttls(petrel_session *s)
         return PETREL_ECLOSED;
     if (!srv_current->tls || s->lst->cfg->tls != SRV_TLS_STARTTLS || srv_conn_is_tls(s->conn))
         return PETREL_ENOTSUP;
-    /* a half-done SASL exchange and any login state end here (RFC 3207, 2595) */
+    if (s->pending)
+        return PETREL_EINVAL; /* a login or write is in flight */
+    /* a half-done SASL exchange ends here: nothing said in plaintext carries over
+     * (RFC 3207 4.2, RFC 2595 3.1) */
+    if (s->sasl) {
+        auth_sasl_reset(s->sasl);
+        free(s->sasl);
+        s->sasl = NULL;
+    }
     return srv_conn_starttls(s->conn);
 }
 

@@ -20,20 +20,6 @@
 #include "util/log.h"
 #include "util/str.h"
 
-/*
- * An unknown user is verified against this hash anyway, so the answer takes
- * as long as for a known one (no user enumeration by timing).
- */
-static char *srv_dummy_hash;
-static pthread_once_t srv_dummy_once = PTHREAD_ONCE_INIT;
-
-static void srv_dummy_make(void)
-{
-    struct srv_host *h = srv_host_current();
-    if (auth_password_hash("petrel-dummy", 12, h ? &h->scrypt : NULL, &srv_dummy_hash))
-        srv_dummy_hash = NULL;
-}
-
 struct srv_login {
     struct petrel_session *s;
     unsigned proto;
@@ -73,10 +59,9 @@ static void srv_login_job(void *arg)
     int known = 0;
     if (rc == 0) {
         rc = store_user_get(txn, l->user, &u);
-        if (rc == 0) {
-            known = 1;
+        if (rc == 0)
             rc = store_tenant_get_by_id(txn, u.tenant_id, &t);
-        }
+        known = rc == 0; /* a user without its tenant cannot log in */
         store_txn_abort(&txn);
     }
     if (rc && rc != PETREL_ENOTFOUND && rc != PETREL_EINVAL) {
@@ -85,8 +70,8 @@ static void srv_login_job(void *arg)
         return;
     }
     if (!known || !u.pwhash[0]) {
-        if (srv_dummy_hash)
-            auth_password_verify(l->pass, l->passlen, srv_dummy_hash, NULL);
+        /* verify anyway, so the answer takes as long as for a known user */
+        auth_password_verify(l->pass, l->passlen, h->dummy_hash, NULL);
         l->rc = PETREL_EPERM;
         return;
     }
@@ -198,8 +183,6 @@ static void srv_login_finish(struct petrel_session *s, void *arg)
         srv_login_free(l);
         return;
     }
-    if (l->rc == PETREL_EPERM)
-        auth_throttle_failed(h->throttle, l->peer, l->user, now);
     log_info("event=login session=%llu user=%s ok=0 error=\"%s\"", (unsigned long long)s->id,
              l->user, petrel_strerror(l->rc));
     uint32_t delay = 0;
@@ -231,6 +214,10 @@ static void srv_login_done(void *arg, int status)
     struct petrel_session *s = l->s;
     if (status)
         l->rc = PETREL_EAGAIN;
+    /* counted here, not on the loop: a client that hangs up before the
+     * answer still pays for the failure */
+    if (l->rc == PETREL_EPERM)
+        auth_throttle_failed(s->host->throttle, l->peer, l->user, srv_now_ms());
     if (srv_session_post(s, srv_login_finish, l, srv_login_drop))
         srv_login_free(l); /* the loop is gone: shutting down */
     srv_session_release(s);  /* the job's reference */
@@ -250,7 +237,6 @@ int srv_auth_start(struct petrel_session *s, unsigned proto, const char *user, c
     uint32_t delay = 0;
     if (auth_throttle_check(h->throttle, s->peer, user, srv_now_ms(), &delay) == PETREL_EAGAIN)
         return PETREL_EAGAIN;
-    pthread_once(&srv_dummy_once, srv_dummy_make);
     struct srv_login *l = calloc(1, sizeof(*l));
     if (!l)
         return PETREL_ENOMEM;

@@ -27,6 +27,10 @@
 
 struct srv_host;
 
+/* The host's per-listener limits a plugin reads with config_get. */
+#define SRV_LIMIT_KEYS 4
+extern const char *const srv_limit_keys[SRV_LIMIT_KEYS];
+
 /* A [listener NAME] section bound to its plugin. petrel_listener to plugins. */
 struct petrel_listener {
     struct srv_host *host;
@@ -37,7 +41,7 @@ struct petrel_listener {
     srv_conn_settings_t conn_set;
     srv_limits_t *limits;       /* max_connections of this listener (+ per-ip) */
     void *net;                  /* the bound listener (server/listener.h) */
-    char limit_text[4][24];     /* config_get of the host's limits */
+    char limit_text[SRV_LIMIT_KEYS][24]; /* config_get of the host's limits */
 };
 
 /* One client connection with its plugin session. petrel_session to plugins. */
@@ -82,6 +86,7 @@ struct srv_host {
     struct auth_throttle *throttle;
     struct auth_cache *auth_cache;
     struct auth_scrypt_params scrypt;
+    char *dummy_hash;           /* verified for unknown users (equal timing) */
 
     pthread_mutex_t sessions_lock;
     struct petrel_session *sessions;

@@ -12,6 +12,7 @@
 #include "mime/cache_adapter.h"
 #include "server/host_int.h"
 #include "server/listener.h"
+#include "store/writer.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -73,6 +74,12 @@ static int srv_host_listeners(struct srv_host *h, char *err, size_t errlen)
         struct petrel_listener *l = &h->listeners[h->n_listeners];
         l->host = h;
         l->cfg = &cfg->listeners[i];
+        const struct srv_listen_limits *lim = &l->cfg->limits;
+        uint64_t limit_vals[SRV_LIMIT_KEYS] = {lim->max_message_size, lim->max_line_length,
+                                               lim->idle_timeout, lim->max_connections};
+        for (size_t k = 0; k < SRV_LIMIT_KEYS; k++)
+            snprintf(l->limit_text[k], sizeof(l->limit_text[k]), "%llu",
+                     (unsigned long long)limit_vals[k]);
         char perr[512];
         if (cfg->dev_default && !srv_host_plugin_exists(h, l->cfg->plugin)) {
             log_warn("event=listener_skipped listener=%s plugin=%s reason=\"plugin not built\"",
@@ -324,6 +331,9 @@ static int srv_host_open_store(struct srv_host *h, char *err, size_t errlen)
         cc.ttl_ms = cfg->auth_cache_ttl * 1000u;
         rc = auth_cache_new(&cc, &h->auth_cache);
     }
+    /* unknown users are verified against this, at the cost of a real one */
+    if (rc == 0)
+        rc = auth_password_hash("petrel-dummy", 12, &h->scrypt, &h->dummy_hash);
     if (rc)
         snprintf(err, errlen, "cannot start authentication: %s", petrel_strerror(rc));
     return rc;
@@ -390,6 +400,14 @@ static void srv_host_bye(struct petrel_session *s, void *arg)
         srv_conn_close(s->conn, true);
 }
 
+/* Past the grace period: close at once, whatever is pending. */
+static void srv_host_kill(struct petrel_session *s, void *arg)
+{
+    (void)arg;
+    if (s->conn)
+        srv_conn_close(s->conn, false);
+}
+
 static void srv_host_gen_stop(void *arg)
 {
     struct srv_host *h = arg;
@@ -417,15 +435,19 @@ void srv_host_stop(srv_host_t *h, unsigned grace_ms)
             log_warn("event=stop_grace_over sessions=%u", srv_host_sessions(h));
             pthread_mutex_lock(&h->sessions_lock);
             for (struct petrel_session *s = h->sessions; s; s = s->all_next)
-                srv_session_post(s, srv_host_bye, NULL, NULL);
+                srv_session_post(s, srv_host_kill, NULL, NULL);
             pthread_mutex_unlock(&h->sessions_lock);
-            usleep(200 * 1000);
+            for (unsigned waited = 0; srv_host_sessions(h) > 0 && waited < 2000; waited += 20)
+                usleep(20 * 1000);
         }
     }
-    /* finish every commit already submitted, then stop the loops */
-    store_writer_stop(&h->writer);
+    /* finish every commit already submitted (their answers still reach the
+     * loops), then the logins in flight, then the loops; the writer is freed
+     * last, so a late submit meets PETREL_ECLOSED, not freed memory */
+    store_writer_quiesce(h->writer);
     auth_pool_free(&h->auth_pool);
     srv_workers_stop(&h->workers);
+    store_writer_stop(&h->writer);
     log_info("event=stopped");
 }
 
@@ -440,6 +462,7 @@ void srv_host_free(srv_host_t **hp)
     auth_pool_free(&h->auth_pool);
     auth_throttle_free(&h->throttle);
     auth_cache_free(&h->auth_cache);
+    free(h->dummy_hash);
     store_close(&h->store);
     srv_tls_free(&h->tls);
     pthread_mutex_destroy(&h->sessions_lock);

@@ -118,6 +118,7 @@ static int srv_need_user(struct petrel_read *r)
 }
 
 struct srv_mbcb {
+    struct petrel_read *r;
     petrel_mailbox_cb cb;
     void *arg;
 };
@@ -126,7 +127,10 @@ static int srv_mailbox_list_cb(const store_mailbox_t *m, void *arg)
 {
     struct srv_mbcb *c = arg;
     struct petrel_mailbox_info info = {.struct_size = sizeof(info)};
-    srv_mailbox_fill(m, m->name, &info);
+    const char *name = srv_read_keep(c->r, m->name); /* valid until read_end, as promised */
+    if (!name)
+        return PETREL_ENOMEM;
+    srv_mailbox_fill(m, name, &info);
     return c->cb(&info, c->arg);
 }
 
@@ -135,7 +139,7 @@ int srv_mailbox_list(petrel_read *r, petrel_mailbox_cb cb, void *arg)
     int rc = srv_need_user(r);
     if (rc)
         return rc;
-    struct srv_mbcb c = {cb, arg};
+    struct srv_mbcb c = {r, cb, arg};
     return store_mailbox_list(r->txn, r->s->user_id, srv_mailbox_list_cb, &c);
 }
 
@@ -891,6 +895,8 @@ int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_
 int srv_watch(petrel_session *s, uint32_t mailbox_id)
 {
     struct srv_host *h = s->host;
+    if (s->ended)
+        return PETREL_ECLOSED;
     if (!s->user_id || !mailbox_id)
         return PETREL_EINVAL;
     pthread_mutex_lock(&h->watch_lock);

@@ -241,12 +241,18 @@ static void srv_cb_close(srv_conn_t *c, void *ud, enum srv_close_reason why)
     struct petrel_session *s = ud;
     if (!s)
         return;
-    srv_timer_stop(s->loop, &s->timer);
-    srv_timer_stop(s->loop, &s->auth_delay);
-    srv_host_fns.unwatch(s);
-    if (s->started && !s->ended)
-        s->lst->plugin->desc->session_end(s, s->pdata);
+    /* ended first: a timer or watch asked for inside session_end is refused */
+    int was_started = s->started && !s->ended;
     s->ended = 1;
+    if (was_started)
+        s->lst->plugin->desc->session_end(s, s->pdata);
+    srv_timer_stop(s->loop, &s->timer);
+    if (srv_timer_armed(&s->auth_delay)) {
+        /* a throttled login's late answer will not come: drop its reference */
+        srv_timer_stop(s->loop, &s->auth_delay);
+        srv_session_release(s);
+    }
+    srv_host_fns.unwatch(s);
     s->pdata = NULL;
     s->conn = NULL;
     log_info("event=session_end session=%llu reason=%s user=%s", (unsigned long long)s->id,

@@ -47,6 +47,7 @@ struct store_writer {
     size_t head;         /* index of the oldest queued op */
     size_t count;        /* ops queued */
     int stopping;
+    int joined; /* the thread has been (or is being) joined: quiesce once */
     store_writer_stats_t stats;                /* guarded by mu */
     writer_op_t batch[STORE_WRITER_BATCH_OPS]; /* the writer thread's own */
 };
@@ -220,19 +221,28 @@ void store_writer_stats(store_writer_t *w, store_writer_stats_t *s_r)
     pthread_mutex_unlock(&w->mu);
 }
 
-void store_writer_stop(store_writer_t **wp)
+void store_writer_quiesce(store_writer_t *w)
 {
-    store_writer_t *w = wp ? *wp : NULL;
     if (!w) return;
     pthread_mutex_lock(&w->mu);
+    int joined = w->joined;
     w->stopping = 1;
+    w->joined = 1;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
+    if (joined) return;
     pthread_join(w->thread, NULL);
     log_info("event=writer_stop ops=%llu failed=%llu batches=%llu retries=%llu max_batch=%llu",
              (unsigned long long)w->stats.ops, (unsigned long long)w->stats.ops_failed,
              (unsigned long long)w->stats.batches, (unsigned long long)w->stats.retries,
              (unsigned long long)w->stats.max_batch);
+}
+
+void store_writer_stop(store_writer_t **wp)
+{
+    store_writer_t *w = wp ? *wp : NULL;
+    if (!w) return;
+    store_writer_quiesce(w);
     writer_free(w);
     *wp = NULL;
 }

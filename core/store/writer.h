@@ -51,6 +51,14 @@ typedef struct store_writer_stats {
     size_t queued;       /* ops waiting now */
 } store_writer_stats_t;
 
+/*
+ * The first half of store_writer_stop: refuses new ops (PETREL_ECLOSED),
+ * runs every op already queued, joins the thread, but keeps the writer
+ * allocated so that threads racing to submit get PETREL_ECLOSED instead of
+ * touching freed memory. store_writer_stop frees it later. Idempotent.
+ */
+void store_writer_quiesce(store_writer_t *w);
+
 /* A snapshot of the counters; thread-safe. */
 void store_writer_stats(store_writer_t *w, store_writer_stats_t *s_r);
 
