@@ -97,7 +97,6 @@ struct srv_host {
     struct petrel_session *watchers; /* sessions watching a mailbox */
     srv_timer_t gen_timer;           /* notices other processes' commits */
     uint64_t gen_seen;
-    atomic_uint_fast64_t own_commits;
     uint64_t own_seen;
 };
 

@@ -283,10 +283,9 @@ int srv_host_bind(srv_host_t *h, char *err, size_t errlen)
 static void srv_host_gen_poll(srv_loop_t *loop, void *arg)
 {
     struct srv_host *h = arg;
-    uint64_t gen;
-    if (store_generation(h->store, &gen) == 0) {
-        uint64_t own = atomic_load(&h->own_commits);
-        if (h->gen_seen && gen - h->gen_seen > own - h->own_seen)
+    uint64_t gen, own;
+    if (store_generation_own(h->store, &gen, &own) == 0) {
+        if (gen - h->gen_seen > own - h->own_seen)
             srv_watch_notify_all(h); /* someone else changed something */
         h->gen_seen = gen;
         h->own_seen = own;
@@ -363,7 +362,7 @@ int srv_host_run(srv_host_t *h, char *err, size_t errlen)
             return rc;
         }
     }
-    store_generation(h->store, &h->gen_seen);
+    store_generation_own(h->store, &h->gen_seen, &h->own_seen);
     srv_loop_post(loops[0], srv_host_gen_start, h);
     log_info("event=started workers=%u listeners=%zu", n, h->n_listeners);
     return 0;

@@ -955,7 +955,6 @@ static void srv_watch_wake(struct srv_host *h, const store_change_t *changes, si
 void srv_host_on_commit(const store_change_t *changes, size_t n, void *arg)
 {
     struct srv_host *h = arg;
-    atomic_fetch_add(&h->own_commits, 1);
     srv_watch_wake(h, changes, n);
 }
 

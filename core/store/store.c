@@ -131,6 +131,8 @@ int store_open(const char *data_dir, const store_opts_t *opts, store_t **st_r)
     if (!data_dir || !opts || opts->struct_size < sizeof(store_opts_t) || !st_r)
         return PETREL_EINVAL;
     store_t *st = calloc(1, sizeof(*st));
+    if (st)
+        pthread_mutex_init(&st->gen_mu, NULL);
     if (!st) return PETREL_ENOMEM;
     st->opts = *opts;
     int n = snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_DIR_NAME);
@@ -165,6 +167,7 @@ void store_close(store_t **stp)
 {
     if (!stp || !*stp) return;
     kv_close(&(*stp)->kv);
+    pthread_mutex_destroy(&(*stp)->gen_mu);
     free(*stp);
     *stp = NULL;
 }
@@ -278,7 +281,14 @@ int store_txn_commit(store_txn_t **tp)
             return rc;
         }
     }
-    rc = kv_commit(&t->kv);
+    if (t->write && !t->parent) {
+        pthread_mutex_lock(&t->st->gen_mu);
+        rc = kv_commit(&t->kv);
+        t->st->own_gens += rc == 0;
+        pthread_mutex_unlock(&t->st->gen_mu);
+    } else {
+        rc = kv_commit(&t->kv);
+    }
     if (rc == 0 && t->write && !t->parent && t->nchg && t->st->opts.on_commit)
         t->st->opts.on_commit(t->chg, t->nchg, t->st->opts.on_commit_arg);
     if (rc && rc != PETREL_ECONFLICT)
@@ -327,6 +337,15 @@ int store_write(store_t *st, store_op_fn op, void *arg)
     return rc;
 }
 
+int store_generation_own(store_t *st, uint64_t *gen_r, uint64_t *own_r)
+{
+    pthread_mutex_lock(&st->gen_mu);
+    int rc = store_generation(st, gen_r);
+    *own_r = st->own_gens;
+    pthread_mutex_unlock(&st->gen_mu);
+    return rc;
+}
+
 int store_generation(store_t *st, uint64_t *gen_r)
 {
     kv_txn_t *t;
@@ -334,5 +353,9 @@ int store_generation(store_t *st, uint64_t *gen_r)
     if (rc) return rc;
     rc = meta_get_u64(t, "gen", gen_r);
     kv_abort(&t);
+    if (rc == PETREL_ENOTFOUND) { /* nothing committed yet */
+        *gen_r = 0;
+        rc = 0;
+    }
     return rc;
 }

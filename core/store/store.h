@@ -113,6 +113,12 @@ int store_write(store_t *st, store_op_fn op, void *arg);
  * petreld polls it to notice changes made by petrelctl.
  */
 int store_generation(store_t *st, uint64_t *gen_r);
+/*
+ * The generation and, read consistently with it, how many write
+ * transactions this process (this store_t) has committed: the difference of
+ * two readings tells whether another process committed in between.
+ */
+int store_generation_own(store_t *st, uint64_t *gen_r, uint64_t *own_r);
 
 /* ------------------------------------------------------------------ tenants */
 enum store_proto { STORE_PROTO_SMTP = 1, STORE_PROTO_POP3 = 2, STORE_PROTO_IMAP = 4 };

@@ -7,6 +7,7 @@
 #ifndef PETREL_STORE_INT_H
 #define PETREL_STORE_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,11 @@
 
 struct store {
     kv_env_t *kv;
+    /* held across each top-level commit and the own_gens update, so that
+     * store_generation_own() reads a generation and the count of this
+     * process's commits that agree with each other */
+    pthread_mutex_t gen_mu;
+    uint64_t own_gens;
     store_opts_t opts;
     char path[4096];
     size_t piece_max; /* size of a full inline blob piece (T_BLOBPIECE value) */
