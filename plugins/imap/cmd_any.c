@@ -7,14 +7,16 @@
 #include <string.h>
 
 /*
- * Only what is implemented is advertised. IMAP4rev2, CONDSTORE, ESEARCH and
- * the rest join the list when they exist (docs/imap.md).
+ * Only what is implemented is advertised. IMAP4rev2 and the rest join the
+ * list when they exist (docs/imap.md).
  */
 void imap_write_capability(struct imap_session *is)
 {
     petrel_session *s = is->s;
-    imap_host->writef(s, "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT "
-                         "UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE");
+    imap_host->writef(
+        s, "CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT "
+           "UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE ESEARCH "
+           "SEARCHRES LIST-EXTENDED LIST-STATUS BINARY");
     if (is->state == IMAP_STATE_NOAUTH) {
         if (imap_host->tls_available(s)) imap_host->writef(s, " STARTTLS");
         if (imap_host->plaintext_allowed(s))
@@ -78,8 +80,9 @@ void imap_condstore_enable(struct imap_session *is)
 }
 
 /*
- * RFC 5161. CONDSTORE is the one enableable capability so far (IMAP4rev2 and
- * UTF8=ACCEPT go here when implemented); others are ignored, as the RFC says.
+ * RFC 5161. CONDSTORE and IMAP4rev2 (RFC 9051: UTF-8 mailbox names, ESEARCH
+ * for every SEARCH, no RECENT; UTF8=ACCEPT goes here when implemented) can
+ * be enabled; others are ignored, as the RFC says.
  */
 void imap_cmd_enable(struct imap_session *is)
 {
@@ -94,11 +97,17 @@ void imap_cmd_enable(struct imap_session *is)
             return;
         }
     }
-    int cs = 0;
-    for (uint32_t i = 0; i < p->nargs; i++)
+    int cs = 0, rev2 = 0;
+    for (uint32_t i = 0; i < p->nargs; i++) {
         cs |= imap_arg_is_atom(p, &p->args[i], "CONDSTORE");
+        rev2 |= imap_arg_is_atom(p, &p->args[i], "IMAP4rev2");
+    }
     /* only what this command newly enabled is listed */
-    imap_host->writef(is->s, "* ENABLED%s\r\n", cs && !is->condstore ? " CONDSTORE" : "");
+    imap_host->writef(is->s, "* ENABLED%s%s\r\n", cs && !is->condstore ? " CONDSTORE" : "",
+                      rev2 && !is->rev2 ? " IMAP4rev2" : "");
     if (cs) imap_condstore_enable(is);
+    if (rev2 && !is->rev2)
+        imap_host->log(is->s, PETREL_LOG_DEBUG, "event=imap_enable what=IMAP4rev2");
+    if (rev2) is->rev2 = 1;
     imap_reply(is, "OK", "ENABLE completed");
 }

@@ -3,6 +3,7 @@
  * at a time, each in its own short read snapshot, literal bytes in chunks
  * while host->writable() says so; on_writable resumes where it stopped
  * (message, body item, byte offset). No EXPUNGE is sent during FETCH.
+ * BINARY (RFC 3516) sends QP/base64 sections decoded by the host.
  */
 #include "fetch.h"
 
@@ -124,6 +125,112 @@ static int fetch_write_head(struct imap_session *is, petrel_read *r, uint32_t id
     return 0;
 }
 
+/* 1 when bytes [off, off + len) of a view hold a NUL (BINARY answers with literal8). */
+static int view_has_nul(const struct petrel_view *v, uint64_t off, uint64_t len)
+{
+    for (unsigned i = 0; i < v->nseg && len; i++) {
+        if (off >= v->seg[i].n) {
+            off -= v->seg[i].n;
+            continue;
+        }
+        uint64_t n = v->seg[i].n - off < len ? v->seg[i].n - off : len;
+        if (memchr(v->seg[i].p + off, '\0', (size_t)n)) return 1;
+        len -= n;
+        off = 0;
+    }
+    return 0;
+}
+
+/*
+ * The content of a section for BINARY (RFC 3516): QP and base64 parts are
+ * decoded by the host into *p_r (valid until read_end); for the others, and
+ * the whole message (part ""), *p_r is NULL: the bytes are the content.
+ * PETREL_ENOTSUP: an unknown Content-Transfer-Encoding.
+ */
+static int fetch_decoded(petrel_read *r, const struct fetch_body *b, const struct petrel_view *v,
+                         uint64_t off, uint64_t len, int enc, const char **p_r, size_t *n_r)
+{
+    *p_r = NULL;
+    *n_r = (size_t)len;
+    if (!b->part[0] || (enc != PETREL_ENC_QP && enc != PETREL_ENC_BASE64))
+        return b->part[0] && enc == PETREL_ENC_OTHER ? PETREL_ENOTSUP : 0;
+    void *tmp;
+    const void *raw = view_contig(v, off, len, &tmp);
+    if (!raw) return PETREL_ENOMEM;
+    int rc = imap_host->decode(r, enc, raw, (size_t)len, p_r, n_r);
+    free(tmp);
+    return rc;
+}
+
+/* 1 when some message of the FETCH has a BINARY section of unknown encoding. */
+static int fetch_unknown_cte(struct imap_session *is)
+{
+    struct imap_fetch *f = is->fetch;
+    int found = 0;
+    for (size_t k = 0; k < f->nranges && !found; k++) {
+        for (uint32_t i = f->ranges[k].lo; i <= f->ranges[k].hi && i < is->sel.nuids; i++) {
+            petrel_read *r = imap_host->read_begin(is->s);
+            for (unsigned j = 0; r && j < f->nbodies && !found; j++) {
+                const struct fetch_body *b = &f->bodies[j];
+                uint64_t off, len;
+                int enc = PETREL_ENC_7BIT;
+                found =
+                    b->binary && b->part[0] &&
+                    imap_host->msg_section(r, is->sel.id, is->sel.uids[i], b->part, strlen(b->part),
+                                           PETREL_SECTION_BODY, &off, &len, &enc) == 0 &&
+                    enc == PETREL_ENC_OTHER;
+            }
+            imap_host->read_end(&r);
+            if (found) break;
+        }
+    }
+    return found;
+}
+
+/* BINARY[..] / BINARY.SIZE[..] of one message: 1 complete, 0 paused, -1 error. */
+static int fetch_write_binary(struct imap_session *is, petrel_read *r, uint32_t uid,
+                              const struct fetch_body *b, const char *sp)
+{
+    struct imap_fetch *f = is->fetch;
+    struct petrel_view v;
+    uint64_t off = 0, len = 0;
+    int enc = PETREL_ENC_7BIT;
+    const char *p = NULL;
+    size_t n = 0;
+    int rc = imap_host->msg_view(r, is->sel.id, uid, &v);
+    if (rc == 0)
+        rc = imap_host->msg_section(r, is->sel.id, uid, b->part, strlen(b->part),
+                                    PETREL_SECTION_BODY, &off, &len, &enc);
+    if (rc == PETREL_ENOTFOUND || rc == PETREL_EINVAL) {
+        imap_host->writef(is->s, "%s%s NIL", sp, b->label);
+        return 1;
+    }
+    if (rc || fetch_decoded(r, b, &v, off, len, enc, &p, &n)) return -1;
+    if (b->binary == FETCH_BINARY_SIZE) {
+        imap_host->writef(is->s, "%s%s %zu", sp, b->label, n);
+        return 1;
+    }
+    size_t s0 = 0;
+    if (b->partial) {
+        s0 = b->p_off < n ? (size_t)b->p_off : n;
+        n = n - s0 < b->p_len ? n - s0 : (size_t)b->p_len;
+    }
+    if (f->lit_off == 0) { /* literal8 when the content holds NUL bytes */
+        int nul = p ? memchr(p + s0, '\0', n) != NULL : view_has_nul(&v, off + s0, n);
+        imap_host->writef(is->s, "%s%s %s{%zu}\r\n", sp, b->label, nul ? "~" : "", n);
+    }
+    while (f->lit_off < n) {
+        if (!imap_host->writable(is->s)) return 0;
+        size_t k = n - f->lit_off < FETCH_CHUNK ? n - (size_t)f->lit_off : FETCH_CHUNK;
+        if (p)
+            imap_host->write(is->s, p + s0 + f->lit_off, k);
+        else
+            view_write(is, &v, off + s0 + f->lit_off, k);
+        f->lit_off += k;
+    }
+    return 1;
+}
+
 /*
  * One body item, from lit_off on. Returns 1 when it is complete, 0 when
  * output is full (resume later), -1 on a store error.
@@ -132,6 +239,7 @@ static int fetch_write_body(struct imap_session *is, petrel_read *r, uint32_t ui
                             const struct fetch_body *b, int first)
 {
     struct imap_fetch *f = is->fetch;
+    if (b->binary) return fetch_write_binary(is, r, uid, b, first ? "" : " ");
     struct petrel_view v;
     uint64_t off = 0, len = 0;
     int rc = imap_host->msg_view(r, is->sel.id, uid, &v);
@@ -332,6 +440,13 @@ void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg)
         return;
     }
     is->fetch = f;
+    if (imap_fetch_has_binary(f) && fetch_unknown_cte(is)) {
+        is->fetch = NULL;
+        free(f->ranges);
+        free(f);
+        imap_reply(is, "NO", "[UNKNOWN-CTE] Cannot decode a section's transfer encoding");
+        return;
+    }
     imap_host->pause(is->s); /* pipelined commands wait until the response is complete */
     f->cur_idx = f->nranges ? f->ranges[0].lo : 0;
     is->mode = IMAP_MODE_WAIT;      /* no input until the response is complete */

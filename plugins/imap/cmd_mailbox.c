@@ -214,6 +214,54 @@ uint32_t imap_recent_count(petrel_read *r, const struct petrel_mailbox_info *mb)
     return n;
 }
 
+/* STATUS items args[first, end) are atoms this plugin knows: 0, or -1. */
+int imap_status_items_check(struct imap_session *is, uint32_t first, uint32_t end)
+{
+    struct imap_parser *p = is->p;
+    static const char *const ok[] = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
+                                     "UNSEEN",   "SIZE",   "DELETED", "HIGHESTMODSEQ"};
+    if (first >= end) return -1;
+    for (uint32_t j = first; j < end; j++) {
+        int known = 0;
+        for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+            known |= imap_arg_is_atom(p, &p->args[j], ok[k]);
+        if (!known) return -1;
+        if (imap_arg_is_atom(p, &p->args[j], "HIGHESTMODSEQ")) imap_condstore_enable(is);
+    }
+    return 0;
+}
+
+void imap_status_write(struct imap_session *is, petrel_read *r,
+                       const struct petrel_mailbox_info *mb, uint32_t first, uint32_t end)
+{
+    struct imap_parser *p = is->p;
+    imap_host->write(is->s, "* STATUS ", 9);
+    imap_write_mailbox(is, mb->name);
+    imap_host->write(is->s, " (", 2);
+    for (uint32_t j = first; j < end; j++) {
+        const struct imap_arg *a = &p->args[j];
+        const char *sep = j > first ? " " : "";
+        if (imap_arg_is_atom(p, a, "MESSAGES"))
+            imap_host->writef(is->s, "%sMESSAGES %u", sep, mb->messages);
+        else if (imap_arg_is_atom(p, a, "RECENT"))
+            imap_host->writef(is->s, "%sRECENT %u", sep, imap_recent_count(r, mb));
+        else if (imap_arg_is_atom(p, a, "UIDNEXT"))
+            imap_host->writef(is->s, "%sUIDNEXT %u", sep, mb->uidnext);
+        else if (imap_arg_is_atom(p, a, "UIDVALIDITY"))
+            imap_host->writef(is->s, "%sUIDVALIDITY %u", sep, mb->uidvalidity);
+        else if (imap_arg_is_atom(p, a, "UNSEEN"))
+            imap_host->writef(is->s, "%sUNSEEN %u", sep, mb->unseen);
+        else if (imap_arg_is_atom(p, a, "SIZE"))
+            imap_host->writef(is->s, "%sSIZE %llu", sep, (unsigned long long)mb->bytes);
+        else if (imap_arg_is_atom(p, a, "HIGHESTMODSEQ"))
+            imap_host->writef(is->s, "%sHIGHESTMODSEQ %llu", sep,
+                              (unsigned long long)mb->highestmodseq);
+        else
+            imap_host->writef(is->s, "%sDELETED %u", sep, mb->deleted);
+    }
+    imap_host->write(is->s, ")\r\n", 3);
+}
+
 void imap_cmd_status(struct imap_session *is)
 {
     struct imap_parser *p = is->p;
@@ -223,20 +271,11 @@ void imap_cmd_status(struct imap_session *is)
         imap_reply_bad(is, "STATUS mailbox (items)");
         return;
     }
-    for (uint32_t j = 2; j < p->nargs; j++) {
-        static const char *const ok[] = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-                                         "UNSEEN",   "SIZE",   "DELETED", "HIGHESTMODSEQ"};
-        int known = 0;
-        for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
-            known |= imap_arg_is_atom(p, &p->args[j], ok[k]);
-        if (!known) {
-            imap_reply_bad(is, "Unknown STATUS item");
-            return;
-        }
+    if (imap_status_items_check(is, 2, p->nargs)) {
+        imap_reply_bad(is, "Unknown STATUS item");
+        return;
     }
     if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) return;
-    for (uint32_t j = 2; j < p->nargs; j++)
-        if (imap_arg_is_atom(p, &p->args[j], "HIGHESTMODSEQ")) imap_condstore_enable(is);
     petrel_read *r = imap_host->read_begin(is->s);
     struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
     int rc = r ? imap_host->mailbox_get(r, name, &mb) : PETREL_EIO;
@@ -247,31 +286,7 @@ void imap_cmd_status(struct imap_session *is)
                                           : "[UNAVAILABLE] Cannot read the mailbox");
         return;
     }
-    imap_host->write(is->s, "* STATUS ", 9);
-    imap_write_mailbox(is, name);
-    imap_host->write(is->s, " (", 2);
-    for (uint32_t j = 2; j < p->nargs; j++) {
-        const struct imap_arg *a = &p->args[j];
-        const char *sep = j > 2 ? " " : "";
-        if (imap_arg_is_atom(p, a, "MESSAGES"))
-            imap_host->writef(is->s, "%sMESSAGES %u", sep, mb.messages);
-        else if (imap_arg_is_atom(p, a, "RECENT"))
-            imap_host->writef(is->s, "%sRECENT %u", sep, imap_recent_count(r, &mb));
-        else if (imap_arg_is_atom(p, a, "UIDNEXT"))
-            imap_host->writef(is->s, "%sUIDNEXT %u", sep, mb.uidnext);
-        else if (imap_arg_is_atom(p, a, "UIDVALIDITY"))
-            imap_host->writef(is->s, "%sUIDVALIDITY %u", sep, mb.uidvalidity);
-        else if (imap_arg_is_atom(p, a, "UNSEEN"))
-            imap_host->writef(is->s, "%sUNSEEN %u", sep, mb.unseen);
-        else if (imap_arg_is_atom(p, a, "SIZE"))
-            imap_host->writef(is->s, "%sSIZE %llu", sep, (unsigned long long)mb.bytes);
-        else if (imap_arg_is_atom(p, a, "HIGHESTMODSEQ"))
-            imap_host->writef(is->s, "%sHIGHESTMODSEQ %llu", sep,
-                              (unsigned long long)mb.highestmodseq);
-        else
-            imap_host->writef(is->s, "%sDELETED %u", sep, mb.deleted);
-    }
+    imap_status_write(is, r, &mb, 2, p->nargs);
     imap_host->read_end(&r);
-    imap_host->write(is->s, ")\r\n", 3);
     imap_reply(is, "OK", "STATUS completed");
 }

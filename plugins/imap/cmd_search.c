@@ -3,7 +3,8 @@
  * flags, keywords, sequence and UID sets, sizes, internal dates, with NOT, OR
  * and parenthesised groups, and header / body / text substring keys
  * (ASCII case-insensitive; header values RFC 2047-decoded, a single-part
- * body QP/base64-decoded). Record-only searches run in one msg_list pass;
+ * body QP/base64-decoded), SENTBEFORE/SENTON/SENTSINCE on the Date: header.
+ * Record-only searches run in one msg_list pass;
  * searches with text keys read each message in its own short snapshot.
  * No EXPUNGE responses during SEARCH (RFC 3501 7.4.1).
  */
@@ -17,6 +18,13 @@
 
 #define SEARCH_MAX_NODES 256
 #define SEARCH_MAX_DEPTH 32
+
+/* RFC 4731 RETURN options */
+#define SEARCH_RET_MIN 1u
+#define SEARCH_RET_MAX 2u
+#define SEARCH_RET_COUNT 4u
+#define SEARCH_RET_ALL 8u
+#define SEARCH_RET_SAVE 16u /* SEARCHRES (RFC 5182) */
 
 enum search_op {
     S_ALL,
@@ -40,6 +48,9 @@ enum search_op {
     S_BODY,
     S_TEXT,
     S_MODSEQ,
+    S_SENTBEFORE,
+    S_SENTON,
+    S_SENTSINCE,
 };
 
 struct search_node {
@@ -60,7 +71,6 @@ struct search {
     struct search_node n[SEARCH_MAX_NODES];
     int count;
     const char *err; /* BAD text */
-    int cannot;      /* a key we do not implement */
     int has_text;    /* header/body/text keys: per-message reads */
     int modseq;      /* a MODSEQ key: the response ends with (MODSEQ highest) */
     uint64_t maxmodseq;
@@ -137,12 +147,6 @@ static const struct {
     {"OLD", S_OLD, 0},
 };
 
-static const char *const search_unimplemented[] = {
-    "SENTBEFORE",
-    "SENTON",
-    "SENTSINCE",
-};
-
 static const char *const search_fields[] = {"BCC", "CC", "FROM", "SUBJECT", "TO"};
 
 /* FROM x, HEADER name x, BODY x, TEXT x */
@@ -212,13 +216,6 @@ static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth)
     int tn = search_text_key(s, w, i, end);
     if (tn == -2) goto need_arg;
     if (tn != -3) return tn;
-    for (size_t k = 0; k < sizeof(search_unimplemented) / sizeof(search_unimplemented[0]); k++) {
-        if (strcasecmp(w, search_unimplemented[k]) == 0) {
-            s->cannot = 1;
-            s->err = "This search key is not implemented yet";
-            return -1;
-        }
-    }
     if (strcasecmp(w, "MODSEQ") == 0) {
         /* MODSEQ ["entry-name" entry-type] n (RFC 7162 3.4); per-flag entries are not kept,
          * so the entry is accepted and ignored: the message's modseq is compared */
@@ -237,7 +234,7 @@ static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth)
         return n;
     }
     int uid = strcasecmp(w, "UID") == 0;
-    if (!uid && ((w[0] >= '0' && w[0] <= '9') || w[0] == '*')) {
+    if (!uid && ((w[0] >= '0' && w[0] <= '9') || w[0] == '*' || strcmp(w, "$") == 0)) {
         (*i)--; /* a sequence set */
     } else if (*i >= end || !imap_arg_is_string(&p->args[*i])) {
         goto need_arg;
@@ -268,10 +265,13 @@ static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth)
         s->n[n].num = x;
         return n;
     }
-    enum search_op dop = strcasecmp(w, "BEFORE") == 0  ? S_BEFORE
-                         : strcasecmp(w, "ON") == 0    ? S_ON
-                         : strcasecmp(w, "SINCE") == 0 ? S_SINCE
-                                                       : S_ALL;
+    enum search_op dop = strcasecmp(w, "BEFORE") == 0       ? S_BEFORE
+                         : strcasecmp(w, "ON") == 0         ? S_ON
+                         : strcasecmp(w, "SINCE") == 0      ? S_SINCE
+                         : strcasecmp(w, "SENTBEFORE") == 0 ? S_SENTBEFORE
+                         : strcasecmp(w, "SENTON") == 0     ? S_SENTON
+                         : strcasecmp(w, "SENTSINCE") == 0  ? S_SENTSINCE
+                                                            : S_ALL;
     int64_t day = search_day(vs, v->len);
     if (dop == S_ALL) {
         s->err = "Unknown search key";
@@ -279,6 +279,8 @@ static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth)
     }
     if (day < 0 || (n = node_new(s, dop)) < 0) goto need_arg;
     s->n[n].num = (uint64_t)day;
+    if (dop == S_SENTBEFORE || dop == S_SENTON || dop == S_SENTSINCE)
+        s->has_text = 1; /* the Date: header is read per message */
     return n;
 need_arg:
     if (!s->err) s->err = "Missing or invalid search argument";
@@ -378,6 +380,28 @@ static int search_header(const struct search *s, const struct search_node *n, ui
     return 0;
 }
 
+/* The day of the message's Date: header; -1 when it has none that parses (no SENT* match). */
+static int64_t search_sent_day(const struct search *s, uint32_t uid)
+{
+    struct petrel_view v;
+    uint64_t hoff, hlen;
+    uint32_t mb = s->is->sel.id;
+    const char *names[1] = {"Date"}, *f, *colon;
+    size_t fn;
+    char *tmp = NULL;
+    int64_t day = -1;
+    if (imap_host->msg_view(s->r, mb, uid, &v) ||
+        imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_HEADER, &hoff, &hlen, NULL))
+        return -1;
+    const char *h = search_bytes(&v, hoff, hlen, &tmp);
+    if (h && imap_host->header_fields(s->r, h, (size_t)hlen, names, 1, 0, &f, &fn) == 0 && fn &&
+        (colon = memchr(f, ':', fn)) != NULL &&
+        imap_rfc5322_day(colon + 1, fn - (size_t)(colon + 1 - f), &day))
+        day = -1;
+    free(tmp);
+    return day;
+}
+
 static int search_text(const struct search *s, const struct search_node *n, uint32_t uid)
 {
     struct petrel_view v;
@@ -457,6 +481,15 @@ static int search_eval(const struct search *s, int ni, const struct petrel_msg_i
         return !recent;
     case S_MODSEQ:
         return m->modseq >= n->num;
+    case S_SENTBEFORE:
+    case S_SENTON:
+    case S_SENTSINCE: {
+        int64_t sd = search_sent_day(s, m->uid);
+        if (sd < 0) return 0;
+        return n->op == S_SENTBEFORE ? sd < (int64_t)n->num
+               : n->op == S_SENTON   ? sd == (int64_t)n->num
+                                     : sd >= (int64_t)n->num;
+    }
     case S_HEADER:
     case S_BODY:
     case S_TEXT:
@@ -515,6 +548,101 @@ static void search_free(struct search *s)
     free(s);
 }
 
+/*
+ * RFC 4731 RETURN (...): the option bits. An empty list means ALL; SAVE
+ * keeps the result for "$" (RFC 5182). 0, or -1 for a bad option.
+ */
+static int search_return_parse(struct imap_session *is, const struct imap_arg *l, unsigned *ret_r)
+{
+    struct imap_parser *p = is->p;
+    if (l->type != IMAP_ARG_LIST) return -1;
+    unsigned ret = 0;
+    uint32_t first = (uint32_t)(l - p->args) + 1;
+    for (uint32_t k = first; k < l->end; k++) {
+        const struct imap_arg *a = &p->args[k];
+        if (imap_arg_is_atom(p, a, "MIN"))
+            ret |= SEARCH_RET_MIN;
+        else if (imap_arg_is_atom(p, a, "MAX"))
+            ret |= SEARCH_RET_MAX;
+        else if (imap_arg_is_atom(p, a, "COUNT"))
+            ret |= SEARCH_RET_COUNT;
+        else if (imap_arg_is_atom(p, a, "ALL"))
+            ret |= SEARCH_RET_ALL;
+        else if (imap_arg_is_atom(p, a, "SAVE"))
+            ret |= SEARCH_RET_SAVE;
+        else
+            return -1;
+    }
+    *ret_r = ret ? ret : SEARCH_RET_ALL;
+    return 0;
+}
+
+/* The hits (ascending) as a sequence set: 1:3,7,9:10. */
+static void search_write_set(struct imap_session *is, const uint32_t *v, uint32_t n)
+{
+    for (uint32_t k = 0; k < n;) {
+        uint32_t j = k;
+        while (j + 1 < n && v[j + 1] == v[j] + 1)
+            j++;
+        if (j == k)
+            imap_host->writef(is->s, "%s%u", k ? "," : "", v[k]);
+        else
+            imap_host->writef(is->s, "%s%u:%u", k ? "," : "", v[k], v[j]);
+        k = j + 1;
+    }
+}
+
+/* * ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set [MODSEQ m] */
+static void search_write_esearch(struct search *s, unsigned ret, int uid_mode)
+{
+    struct imap_session *is = s->is;
+    imap_host->writef(is->s, "* ESEARCH (TAG \"%s\")%s", is->p->tag, uid_mode ? " UID" : "");
+    if (s->nhits && (ret & SEARCH_RET_MIN)) imap_host->writef(is->s, " MIN %u", s->hits[0]);
+    if (s->nhits && (ret & SEARCH_RET_MAX))
+        imap_host->writef(is->s, " MAX %u", s->hits[s->nhits - 1]);
+    if (ret & SEARCH_RET_COUNT) imap_host->writef(is->s, " COUNT %u", s->nhits);
+    if (s->nhits && (ret & SEARCH_RET_ALL)) {
+        imap_host->write(is->s, " ALL ", 5);
+        search_write_set(is, s->hits, s->nhits);
+    }
+    if (s->modseq && s->nhits)
+        imap_host->writef(is->s, " MODSEQ %llu", (unsigned long long)s->maxmodseq);
+    imap_host->write(is->s, "\r\n", 2);
+}
+
+/*
+ * RFC 5182: the saved result ("$") becomes this search's UIDs: all hits, or
+ * only MIN and/or MAX when those come without ALL or COUNT. 0 or -1 (no memory).
+ */
+static int search_save(struct search *s, unsigned ret, int uid_mode)
+{
+    struct imap_selected *sel = &s->is->sel;
+    free(sel->saved);
+    sel->saved = NULL;
+    sel->nsaved = 0;
+    int minmax =
+        (ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) && !(ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT));
+    if (!s->nhits) return 0;
+    sel->saved = malloc(s->nhits * sizeof(uint32_t));
+    if (!sel->saved) return -1;
+    for (uint32_t k = 0; k < s->nhits; k++) {
+        if (minmax &&
+            !((k == 0 && (ret & SEARCH_RET_MIN)) || (k == s->nhits - 1 && (ret & SEARCH_RET_MAX))))
+            continue;
+        uint32_t h = s->hits[k];
+        sel->saved[sel->nsaved++] = uid_mode ? h : sel->uids[h - 1];
+    }
+    return 0;
+}
+
+/* A failed SEARCH ... RETURN (SAVE) leaves the saved result empty (RFC 5182 2.1). */
+static void search_save_clear(struct imap_session *is)
+{
+    free(is->sel.saved);
+    is->sel.saved = NULL;
+    is->sel.nsaved = 0;
+}
+
 void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
 {
     struct imap_parser *p = is->p;
@@ -525,9 +653,20 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
     }
     s->is = is;
     uint32_t i = a0;
+    unsigned ret = 0;
+    if (i + 1 < p->nargs && imap_arg_is_atom(p, &p->args[i], "RETURN")) {
+        if (search_return_parse(is, &p->args[i + 1], &ret) < 0) {
+            search_free(s);
+            imap_reply_bad(is, "RETURN takes a list of MIN MAX COUNT ALL SAVE");
+            return;
+        }
+        i = p->args[i + 1].end;
+    }
+    if (is->rev2 && !ret) ret = SEARCH_RET_ALL; /* RFC 9051 has no * SEARCH response */
     if (i + 1 < p->nargs && imap_arg_is_atom(p, &p->args[i], "CHARSET")) {
         const char *cs = imap_arg_str(p, &p->args[i + 1]);
         if (!cs || (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0)) {
+            if (ret & SEARCH_RET_SAVE) search_save_clear(is);
             search_free(s);
             imap_reply(is, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
             return;
@@ -536,11 +675,10 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
     }
     struct search_run run = {s, -1, uid_mode, 0};
     run.root = i < p->nargs ? search_list(s, &i, p->nargs, 0) : -1;
+    /* "$" among the keys was resolved above with the previous result */
+    if (ret & SEARCH_RET_SAVE) search_save_clear(is);
     if (run.root < 0) {
-        if (s->cannot)
-            imap_reply(is, "NO", "[CANNOT] %s", s->err);
-        else
-            imap_reply_bad(is, s->err ? s->err : "SEARCH needs keys");
+        imap_reply_bad(is, s->err ? s->err : "SEARCH needs keys");
         search_free(s);
         return;
     }
@@ -561,17 +699,22 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
             rc = grc;
         imap_host->read_end(&s->r);
     }
-    if ((rc && rc != 1) || run.failed) {
+    if ((rc && rc != 1) || run.failed ||
+        ((ret & SEARCH_RET_SAVE) && search_save(s, ret, uid_mode))) {
         search_free(s);
         imap_reply(is, "NO", "[UNAVAILABLE] Search failed");
         return;
     }
-    imap_host->write(is->s, "* SEARCH", 8);
-    for (uint32_t k = 0; k < s->nhits; k++)
-        imap_host->writef(is->s, " %u", s->hits[k]);
-    if (s->modseq && s->nhits)
-        imap_host->writef(is->s, " (MODSEQ %llu)", (unsigned long long)s->maxmodseq);
-    imap_host->write(is->s, "\r\n", 2);
+    if (ret & ~SEARCH_RET_SAVE) /* SAVE alone: no ESEARCH response (RFC 5182 2.1) */
+        search_write_esearch(s, ret, uid_mode);
+    else if (!ret) {
+        imap_host->write(is->s, "* SEARCH", 8);
+        for (uint32_t k = 0; k < s->nhits; k++)
+            imap_host->writef(is->s, " %u", s->hits[k]);
+        if (s->modseq && s->nhits)
+            imap_host->writef(is->s, " (MODSEQ %llu)", (unsigned long long)s->maxmodseq);
+        imap_host->write(is->s, "\r\n", 2);
+    }
     search_free(s);
     imap_selected_sync(is, 0);
     imap_reply(is, "OK", "%sSEARCH completed", uid_mode ? "UID " : "");

@@ -40,6 +40,7 @@ void imap_selected_clear(struct imap_session *is)
     if (is->sel.id) imap_host->unwatch(is->s);
     free(is->sel.uids);
     free(is->sel.own);
+    free(is->sel.saved);
     memset(&is->sel, 0, sizeof(is->sel));
 }
 
@@ -61,8 +62,12 @@ static void imap_select(struct imap_session *is, int readonly)
         return;
     }
     if (cs) imap_condstore_enable(is);
-    if (is->state == IMAP_STATE_SELECTED)
-        imap_state_enter(is, IMAP_STATE_AUTH); /* a failed SELECT leaves nothing selected */
+    if (is->state == IMAP_STATE_SELECTED) {
+        /* a failed SELECT leaves nothing selected; [CLOSED] (RFC 9051 7.1, RFC 7162
+         * 3.2.11) separates the old mailbox's responses from the new one's */
+        imap_state_enter(is, IMAP_STATE_AUTH);
+        imap_host->writef(is->s, "* OK [CLOSED] Previous mailbox closed\r\n");
+    }
     if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) return;
     petrel_read *r = imap_host->read_begin(is->s);
     struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
@@ -84,9 +89,17 @@ static void imap_select(struct imap_session *is, int readonly)
     imap_host->read_end(&r);
     imap_host->writef(is->s, ")\r\n* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
                       readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
-    imap_host->writef(is->s, "* %u EXISTS\r\n* %u RECENT\r\n", uv.n, recent);
-    if (uv.first_unseen)
-        imap_host->writef(is->s, "* OK [UNSEEN %u] First unseen\r\n", uv.first_unseen);
+    imap_host->writef(is->s, "* %u EXISTS\r\n", uv.n);
+    if (is->rev2) { /* RFC 9051 6.3.2: no RECENT / UNSEEN; the mailbox's name in a LIST */
+        imap_host->write(is->s, "* LIST () \"/\" ", 14);
+        imap_write_mailbox(is, name);
+        imap_host->write(is->s, "\r\n", 2);
+        recent = 0; /* \Recent is left to IMAP4rev1 sessions */
+    } else {
+        imap_host->writef(is->s, "* %u RECENT\r\n", recent);
+        if (uv.first_unseen)
+            imap_host->writef(is->s, "* OK [UNSEEN %u] First unseen\r\n", uv.first_unseen);
+    }
     imap_host->writef(is->s,
                       "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n"
                       "* OK [HIGHESTMODSEQ %llu] Highest\r\n",

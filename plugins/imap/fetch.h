@@ -24,12 +24,15 @@ enum {
     FETCH_MODSEQ = 128,
 };
 
+enum { FETCH_BINARY = 1, FETCH_BINARY_SIZE = 2 };
+
 struct fetch_body {
     char label[300]; /* the response's item name: BODY[HEADER.FIELDS (A B)]<0> */
     char part[64];   /* "1.2" or "" */
     int kind;        /* PETREL_SECTION_* */
     int fields;      /* 0, 1 HEADER.FIELDS, 2 HEADER.FIELDS.NOT */
     int peek;
+    int binary; /* FETCH_BINARY (decoded content) or FETCH_BINARY_SIZE (RFC 3516) */
     int partial;
     uint64_t p_off, p_len;
     char namebuf[1024];
@@ -52,6 +55,9 @@ struct imap_fetch {
     uint32_t *seen_uids; /* messages given \Seen by this FETCH (ascending) */
     uint32_t nseen;
 };
+
+/* 1 when some item is BINARY[..] or BINARY.SIZE[..]. */
+int imap_fetch_has_binary(const struct imap_fetch *f);
 
 /* Items from args[i] (an atom or a list) and an optional (CHANGEDSINCE n) after it. 0 or -1. */
 int imap_fetch_parse(struct imap_parser *p, uint32_t i, struct imap_fetch *f);

@@ -1,6 +1,7 @@
 /*
- * fetch_parse.c - FETCH attribute parsing: macros, simple items and
- * BODY[section]<partial> / BODY.PEEK / RFC822* into struct imap_fetch.
+ * fetch_parse.c - FETCH attribute parsing: macros, simple items,
+ * BODY[section]<partial> / BODY.PEEK / RFC822* and BINARY[.PEEK|.SIZE]
+ * (RFC 3516) into struct imap_fetch.
  */
 #include "fetch.h"
 
@@ -117,12 +118,56 @@ static int fetch_partial(struct fetch_body *b, const char *s, size_t n)
     return 0;
 }
 
+/*
+ * RFC 3516: BINARY[part]<partial>, BINARY.PEEK[part]<partial>, BINARY.SIZE[part].
+ * The section is a part number only ("" for the whole message).
+ */
+static int fetch_binary_item(struct imap_fetch *f, const char *s, size_t n)
+{
+    struct fetch_body *b = &f->bodies[f->nbodies];
+    const char *name = "BINARY";
+    size_t pre = 7;
+    b->binary = FETCH_BINARY;
+    if (strncasecmp(s, "BINARY.PEEK[", 12) == 0) {
+        pre = 12;
+        b->peek = 1;
+    } else if (strncasecmp(s, "BINARY.SIZE[", 12) == 0) {
+        pre = 12;
+        b->peek = 1;
+        b->binary = FETCH_BINARY_SIZE;
+        name = "BINARY.SIZE";
+    }
+    const char *close = memchr(s + pre, ']', n - pre);
+    if (!close) return -1;
+    size_t seclen = (size_t)(close - (s + pre));
+    if (fetch_section(b, s + pre, seclen) || b->kind != PETREL_SECTION_BODY) return -1;
+    size_t after = (size_t)(close + 1 - s);
+    if (after < n && (b->binary == FETCH_BINARY_SIZE || fetch_partial(b, close + 1, n - after)))
+        return -1;
+    int w = snprintf(b->label, sizeof(b->label), "%s[%.*s]", name, (int)seclen, s + pre);
+    if (w < 0 || (size_t)w >= sizeof(b->label)) return -1;
+    if (b->partial)
+        snprintf(b->label + w, sizeof(b->label) - (size_t)w, "<%llu>",
+                 (unsigned long long)b->p_off);
+    f->nbodies++;
+    return 0;
+}
+
+int imap_fetch_has_binary(const struct imap_fetch *f)
+{
+    for (unsigned i = 0; i < f->nbodies; i++)
+        if (f->bodies[i].binary) return 1;
+    return 0;
+}
+
 static int fetch_body_item(struct imap_fetch *f, const char *s, size_t n)
 {
     if (f->nbodies >= FETCH_MAX_BODIES) return -1;
     struct fetch_body *b = &f->bodies[f->nbodies];
     memset(b, 0, sizeof(*b));
     size_t pre;
+    if (strncasecmp(s, "BINARY", 6) == 0 && (s[6] == '[' || s[6] == '.'))
+        return fetch_binary_item(f, s, n);
     if (strncasecmp(s, "BODY[", 5) == 0)
         pre = 5;
     else if (strncasecmp(s, "BODY.PEEK[", 10) == 0) {

@@ -70,6 +70,9 @@ struct imap_selected {
      * next sync does not echo them back */
     struct imap_own_change *own;
     uint32_t nown, owncap;
+    /* SEARCHRES (RFC 5182): the UIDs of the last SEARCH RETURN (SAVE), ascending; "$" */
+    uint32_t *saved;
+    uint32_t nsaved;
 };
 
 struct imap_own_change {
@@ -85,7 +88,7 @@ struct imap_session {
     uint64_t max_message_size;
     unsigned bad_commands;
     unsigned auth_failures;
-    int rev2;      /* ENABLE IMAP4rev2 seen: UTF-8 mailbox names (not advertised yet) */
+    int rev2;      /* ENABLE IMAP4rev2 seen: UTF-8 names, ESEARCH, no RECENT (RFC 9051) */
     int condstore; /* CONDSTORE enabled (RFC 7162 3.1): MODSEQ in FETCH responses */
     enum imap_pending pending;
     struct imap_selected sel;
@@ -152,6 +155,11 @@ void imap_cmd_status(struct imap_session *is);
 void imap_cmd_namespace(struct imap_session *is);
 /* Messages with uid >= first_recent_uid (\Recent, IMAP4rev1). */
 uint32_t imap_recent_count(petrel_read *r, const struct petrel_mailbox_info *mb);
+/* STATUS items are args[first, end): 0 when all are known (-1 otherwise; no reply sent). */
+int imap_status_items_check(struct imap_session *is, uint32_t first, uint32_t end);
+/* Writes "* STATUS name (items)" for mb; r is the snapshot mb was read in. */
+void imap_status_write(struct imap_session *is, petrel_read *r,
+                       const struct petrel_mailbox_info *mb, uint32_t first, uint32_t end);
 void imap_simple_write_done(struct imap_session *is, petrel_write *w, int rc);
 /* Converts a client mailbox name (arg) to the store's UTF-8 name. 0 or -1 (reply sent). */
 int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *out, size_t cap);
@@ -159,6 +167,29 @@ int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *ou
 /* cmd_list.c */
 void imap_cmd_list(struct imap_session *is);
 void imap_cmd_lsub(struct imap_session *is);
+
+/* cmd_list_args.c: the LIST-EXTENDED syntax (RFC 5258, RFC 5819). */
+#define IMAP_LIST_MAX_PATTERNS 16 /* patterns in one LIST */
+#define IMAP_LIST_MAX_WILDCARDS 16
+#define LIST_SEL_SUBSCRIBED 1u
+#define LIST_SEL_REMOTE 2u /* accepted: there are no remote mailboxes */
+#define LIST_SEL_RECURSIVE 4u
+#define LIST_SEL_SPECIALUSE 8u
+#define LIST_RET_SUBSCRIBED 1u
+struct list_req {
+    unsigned sel, ret;                      /* LIST_SEL_*, LIST_RET_* */
+    uint32_t st_first, st_end;              /* STATUS item args (equal when none) */
+    int root;                               /* LIST "" "": the delimiter reply */
+    char *patterns[IMAP_LIST_MAX_PATTERNS]; /* reference + pattern in UTF-8 (malloc'd) */
+    size_t npatterns; /* patterns that can match something (others are left out) */
+};
+/* Parses the LIST arguments into rq. 0, or -1 when a reply (BAD/NO) was sent.
+ * On 0 the caller frees rq with imap_list_req_free. */
+int imap_list_args(struct imap_session *is, struct list_req *rq);
+void imap_list_req_free(struct list_req *rq);
+/* The reference + pattern in UTF-8; -1 when it cannot match anything. */
+int imap_list_pattern(struct imap_session *is, const struct imap_arg *ref,
+                      const struct imap_arg *pat, char *out, size_t cap);
 
 /* cmd_select.c */
 void imap_cmd_select(struct imap_session *is);
@@ -187,7 +218,8 @@ void imap_append_write_done(struct imap_session *is, petrel_write *w, int rc);
 int imap_date_time_parse(const char *s, size_t n, int64_t *t_r);
 
 /* seqset.c: the set argument a as sorted, merged, inclusive index ranges
- * (malloc'd, free it). 0; -1 bad set or message number (reply BAD); -2 no memory. */
+ * (malloc'd, free it). "$" is the saved search result (SEARCHRES): its UIDs
+ * still in the map. 0; -1 bad set or message number (reply BAD); -2 no memory. */
 int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int uid_mode,
                         struct imap_range **ranges_r, size_t *n_r);
 
@@ -218,6 +250,10 @@ void imap_copy_free(struct imap_session *is);
 /* cmd_search.c */
 void imap_cmd_search(struct imap_session *is);
 void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0);
+
+/* search_date.c: the calendar day (days since the epoch) of an RFC 5322 Date: value,
+ * time and zone disregarded. 0, or -1 when it does not parse. */
+int imap_rfc5322_day(const char *s, size_t n, int64_t *day_r);
 
 /* cmd_idle.c */
 void imap_cmd_idle(struct imap_session *is);

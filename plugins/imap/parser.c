@@ -288,6 +288,8 @@ static int parser_read_args(struct imap_parser *p, const char *l, size_t len, si
             continue;
         }
         if (c == '{') return parser_read_literal_head(p, l, len, i);
+        if (c == '~' && i + 1 < len && l[i + 1] == '{') /* literal8 (RFC 3516) */
+            return parser_read_literal_head(p, l, len, i + 1);
         if (c == '"')
             rc = parser_read_quoted(p, l, len, &i);
         else

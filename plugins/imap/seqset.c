@@ -1,6 +1,7 @@
 /*
  * seqset.c - a sequence set or UID set of the command, resolved against the
- * session's UID map into sorted, merged ranges of map indices (0-based).
+ * session's UID map into sorted, merged ranges of map indices (0-based);
+ * "$" is the saved SEARCH result (SEARCHRES, RFC 5182).
  */
 #include "imap_int.h"
 
@@ -25,6 +26,27 @@ static int range_cmp(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* "$" (RFC 5182): the saved UIDs that are still in the map, as merged ranges. */
+static int seqset_saved(const struct imap_selected *sel, struct imap_range **ranges_r, size_t *n_r)
+{
+    struct imap_range *r = calloc(sel->nsaved ? sel->nsaved : 1, sizeof(*r));
+    if (!r) return -2;
+    size_t m = 0;
+    for (uint32_t k = 0; k < sel->nsaved; k++) {
+        uint32_t i = idx_lower(sel, sel->saved[k]);
+        if (i >= sel->nuids || sel->uids[i] != sel->saved[k]) continue; /* expunged */
+        if (m && r[m - 1].hi + 1 == i) {
+            r[m - 1].hi = i;
+        } else {
+            r[m].lo = r[m].hi = i;
+            m++;
+        }
+    }
+    *ranges_r = r;
+    *n_r = m;
+    return 0;
+}
+
 int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int uid_mode,
                         struct imap_range **ranges_r, size_t *n_r)
 {
@@ -33,6 +55,8 @@ int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int u
     size_t n = 0, out = 0;
     *ranges_r = NULL;
     *n_r = 0;
+    if (a->type == IMAP_ARG_ATOM && a->len == 1 && s[0] == '$')
+        return seqset_saved(sel, ranges_r, n_r);
     if (a->type != IMAP_ARG_ATOM || imap_seqset_parse(s, a->len, NULL, 0, &n)) return -1;
     struct imap_range *r = calloc(n, sizeof(*r));
     if (!r || imap_seqset_parse(s, a->len, r, n, &n)) {

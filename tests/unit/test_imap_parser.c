@@ -1,4 +1,5 @@
-/* tests for plugins/imap/parser.c (command parser, sequence sets), mutf7.c and match.c */
+/* tests for plugins/imap/parser.c (command parser, sequence sets), mutf7.c, match.c and
+ * search_date.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "../../plugins/imap/match.c"
 #include "../../plugins/imap/mutf7.c"
 #include "../../plugins/imap/parser.c"
+#include "../../plugins/imap/search_date.c"
 
 const struct petrel_host *imap_host; /* declared by imap_int.h; unused here */
 
@@ -94,6 +96,19 @@ static void test_literals(void **state)
     assert_int_equal(p->args[3].len, 11);
     assert_memory_equal(arg(p, 3), "Hello w\0rld", 11);
     assert_string_equal(arg(p, 4), "abc");
+    /* literal8 (RFC 3516 ~{n}) is a literal too; a lone ~ stays an atom */
+    imap_parser_reset(p);
+    assert_int_equal(line(p, "L APPEND INBOX ~{4+}"), IMAP_PARSE_LITERAL);
+    assert_int_equal(p->lit_sync, 0);
+    assert_int_equal(imap_parser_literal(p, "a\0\0b", 4), IMAP_PARSE_NEED_LINE);
+    assert_int_equal(line(p, " ~"), IMAP_PARSE_DONE);
+    assert_int_equal(p->args[1].type, IMAP_ARG_LITERAL);
+    assert_memory_equal(arg(p, 1), "a\0\0b", 4);
+    assert_int_equal(p->args[2].type, IMAP_ARG_ATOM);
+    assert_string_equal(arg(p, 2), "~");
+    imap_parser_reset(p);
+    assert_int_equal(line(p, "L APPEND INBOX ~{x}"), IMAP_PARSE_EBAD);
+    imap_parser_reset(p);
     /* the budget is for the whole command: 11 + 3 used, 86 left */
     imap_parser_reset(p);
     assert_int_equal(line(p, "B APPEND INBOX {101}"), IMAP_PARSE_ETOOBIG);
@@ -249,6 +264,35 @@ static void test_list_match(void **state)
     assert_true(imap_list_match("a%", "ab"));
 }
 
+static int64_t day_of(const char *s)
+{
+    int64_t d = -12345;
+    return imap_rfc5322_day(s, strlen(s), &d) ? -1 : d;
+}
+
+static void test_rfc5322_day(void **state)
+{
+    (void)state;
+    const int64_t nov26 = 20418;                                         /* 2025-11-26 */
+    assert_int_equal(day_of(" Wed, 26 Nov 2025 23:59:59 -0800"), nov26); /* zone disregarded */
+    assert_int_equal(day_of("26 nov 2025 00:00 +1400"), nov26);
+    assert_int_equal(day_of("Wed ,  26\r\n Nov  2025"), nov26);
+    assert_int_equal(day_of("1 Jan 1970 00:00:00 +0000"), 0);
+    assert_int_equal(day_of("26 Nov 25 10:00 GMT"), nov26); /* obsolete 2-digit year */
+    assert_int_equal(day_of("1 Jan 99"), day_of("1 Jan 1999"));
+    assert_int_equal(day_of("1 Jan 125"), day_of("1 Jan 2025"));
+    assert_int_equal(day_of(""), -1);
+    assert_int_equal(day_of("Wed 26 Nov 2025"), -1);
+    assert_int_equal(day_of("32 Nov 2025"), -1);
+    assert_int_equal(day_of("0 Nov 2025"), -1);
+    assert_int_equal(day_of("26 Foo 2025"), -1);
+    assert_int_equal(day_of("26 Nov"), -1);
+    assert_int_equal(day_of("26 Nov 20255"), -1);
+    assert_int_equal(day_of("123 Nov 2025"), -1);
+    assert_int_equal(day_of("26Nov 2025"), -1);
+    assert_int_equal(day_of("Wed, 26 No"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_literals),       cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_limits),         cmocka_unit_test(test_seqset),
         cmocka_unit_test(test_mutf7),          cmocka_unit_test(test_list_match),
+        cmocka_unit_test(test_rfc5322_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
