@@ -226,44 +226,72 @@ int store_msg_list(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint
     return rc == PETREL_ENOTFOUND ? 0 : rc;
 }
 
-int store_msg_changed_since(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
-                            uint64_t modseq, store_msg_cb cb, void *arg)
+/*
+ * Walks a (user, mailbox, modseq) -> uid table (the modseq index or the
+ * expunge records) from modseq + 1 on, in modseq order, calling fn for each
+ * entry; fn's nonzero result stops the walk and is returned.
+ */
+static int msg_modseq_walk(store_txn_t *txn, unsigned table, uint64_t user_id,
+                           uint32_t mailbox_id, uint64_t modseq,
+                           int (*fn)(store_txn_t *txn, uint32_t uid, uint64_t modseq, void *arg),
+                           void *arg)
 {
     if (modseq == UINT64_MAX) return 0;
     uint8_t k[K_UMQ];
     key_umq(k, user_id, mailbox_id, modseq + 1);
     kv_cursor_t *c;
-    int rc = kv_cursor_open(txn->kv, T_MODSEQ, &c);
+    int rc = kv_cursor_open(txn->kv, table, &c);
     if (rc) return rc;
     kv_val_t key, val;
     rc = kv_cursor_seek(c, KV_VAL(k, K_UMQ), &key, &val);
     while (rc == 0 && key.len == K_UMQ && memcmp(key.data, k, K_UM) == 0) {
-        store_msg_t m;
-        rc = val.len == 4 ? store_msg_get(txn, user_id, mailbox_id, be32_get(val.data), &m)
+        rc = val.len == 4 ? fn(txn, be32_get(val.data),
+                               be64_get((const uint8_t *)key.data + K_UM), arg)
                           : PETREL_ECORRUPT;
-        if (!rc) rc = cb(&m, arg);
         if (!rc) rc = kv_cursor_next(c, &key, &val);
     }
     kv_cursor_close(&c);
     return rc == PETREL_ENOTFOUND ? 0 : rc;
 }
 
+struct msg_changed_ctx {
+    uint64_t user_id;
+    uint32_t mailbox_id;
+    store_msg_cb cb;
+    void *arg;
+};
+
+static int msg_changed_one(store_txn_t *txn, uint32_t uid, uint64_t modseq, void *arg)
+{
+    (void)modseq;
+    struct msg_changed_ctx *x = arg;
+    store_msg_t m;
+    int rc = store_msg_get(txn, x->user_id, x->mailbox_id, uid, &m);
+    return rc ? rc : x->cb(&m, x->arg);
+}
+
+int store_msg_changed_since(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
+                            uint64_t modseq, store_msg_cb cb, void *arg)
+{
+    struct msg_changed_ctx x = {user_id, mailbox_id, cb, arg};
+    return msg_modseq_walk(txn, T_MODSEQ, user_id, mailbox_id, modseq, msg_changed_one, &x);
+}
+
+struct msg_vanished_ctx {
+    store_uid_cb cb;
+    void *arg;
+};
+
+static int msg_vanished_one(store_txn_t *txn, uint32_t uid, uint64_t modseq, void *arg)
+{
+    (void)txn;
+    struct msg_vanished_ctx *x = arg;
+    return x->cb(uid, modseq, x->arg);
+}
+
 int store_msg_vanished_since(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
                              uint64_t modseq, store_uid_cb cb, void *arg)
 {
-    if (modseq == UINT64_MAX) return 0;
-    uint8_t k[K_UMQ];
-    key_umq(k, user_id, mailbox_id, modseq + 1);
-    kv_cursor_t *c;
-    int rc = kv_cursor_open(txn->kv, T_EXPUNGE, &c);
-    if (rc) return rc;
-    kv_val_t key, val;
-    rc = kv_cursor_seek(c, KV_VAL(k, K_UMQ), &key, &val);
-    while (rc == 0 && key.len == K_UMQ && memcmp(key.data, k, K_UM) == 0) {
-        rc = val.len == 4 ? cb(be32_get(val.data), be64_get((const uint8_t *)key.data + K_UM), arg)
-                          : PETREL_ECORRUPT;
-        if (!rc) rc = kv_cursor_next(c, &key, &val);
-    }
-    kv_cursor_close(&c);
-    return rc == PETREL_ENOTFOUND ? 0 : rc;
+    struct msg_vanished_ctx x = {cb, arg};
+    return msg_modseq_walk(txn, T_EXPUNGE, user_id, mailbox_id, modseq, msg_vanished_one, &x);
 }
