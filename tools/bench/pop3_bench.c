@@ -64,6 +64,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
+
 #define PB_MAX_CLIENTS 64
 #define PB_MAX_MESSAGES 100000
 #define PB_MAX_ROUNDS 15
@@ -99,37 +101,14 @@ struct pb_client {
 
 static char pb_tmp[PATH_MAX];
 
-static double pb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void pb_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static struct pb_server *pb_servers[2];
 
-static int pb_rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void pb_stop(struct pb_server *s)
 {
     if (!s || s->pid <= 0) return;
-    kill(s->pid, SIGTERM);
-    double end = pb_now() + PB_STOP_TIMEOUT_MS / 1000.0;
-    int st;
-    while (waitpid(s->pid, &st, WNOHANG) == 0) {
-        if (pb_now() > end) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-            break;
-        }
-        usleep(20000);
-    }
+    bench_stop(s->pid, PB_STOP_TIMEOUT_MS / 1000.0);
     s->pid = 0;
 }
 
@@ -138,7 +117,7 @@ static void pb_cleanup(int keep)
     pb_stop(pb_servers[0]);
     pb_stop(pb_servers[1]);
     if (pb_tmp[0] && !keep)
-        nftw(pb_tmp, pb_rm_cb, 32, FTW_DEPTH | FTW_PHYS);
+        bench_rm_tree(pb_tmp);
     else if (pb_tmp[0])
         fprintf(stderr, "kept %s\n", pb_tmp);
 }
@@ -178,77 +157,25 @@ static void pb_write_file(const char *path, const char *text)
     if (!f || fputs(text, f) < 0 || fclose(f) != 0) pb_die("write %s: %s", path, strerror(errno));
 }
 
-/* Runs argv with stdin_text on its stdin; dies unless it exits 0. */
+/* bench_proc.h's helpers, dying on failure. */
 static void pb_run(char *const argv[], const char *stdin_text)
 {
-    int fds[2];
-    if (pipe(fds) != 0) pb_die("pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) pb_die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fds[0], 0);
-        close(fds[0]);
-        close(fds[1]);
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) dup2(null, 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[0]);
-    if (stdin_text && write(fds[1], stdin_text, strlen(stdin_text)) < 0)
-        pb_die("write to %s: %s", argv[0], strerror(errno));
-    close(fds[1]);
-    int st;
-    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    if (bench_run(argv, stdin_text) != 0)
         pb_die("%s %s %s failed", argv[0], argv[1] ? argv[1] : "", argv[2] ? argv[2] : "");
 }
 
 static pid_t pb_spawn(char *const argv[], const char *log)
 {
-    pid_t pid = fork();
+    pid_t pid = bench_spawn(argv, log);
     if (pid < 0) pb_die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        setpgid(0, 0);
-        execv(argv[0], argv);
-        _exit(127);
-    }
     return pid;
 }
 
 static int pb_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        pb_die("free port: %s", strerror(errno));
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static int pb_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct timeval tv = {.tv_sec = PB_IO_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    int port = bench_free_port();
+    if (port < 0) pb_die("free port: %s", strerror(errno));
+    return port;
 }
 
 /* ------------------------------------------------------------ a POP3 client */
@@ -352,7 +279,7 @@ static int pb_session(struct pb_client *cl, struct pb_conn *c)
 {
     char line[512], cmd[64];
     unsigned count;
-    c->fd = pb_connect(cl->port);
+    c->fd = bench_connect(cl->port, PB_IO_TIMEOUT_S);
     c->off = c->len = 0;
     if (c->fd < 0) return snprintf(cl->err, sizeof(cl->err), "connect: %s", strerror(errno)), -1;
     int rc = pb_login(c, cl->user, &count, cl->err, sizeof(cl->err));
@@ -367,7 +294,7 @@ static int pb_session(struct pb_client *cl, struct pb_conn *c)
         }
         cl->msgs++;
         cl->bytes += bytes;
-        if (pb_now() > cl->deadline) break;
+        if (bench_now() > cl->deadline) break;
     }
     if (rc == 0 && pb_cmd(c, "QUIT\r\n", line, sizeof(line)) != 0)
         rc = -1, snprintf(cl->err, sizeof(cl->err), "QUIT: %.200s", line);
@@ -384,7 +311,7 @@ static void *pb_client_run(void *arg)
         cl->errors++;
         return NULL;
     }
-    while (pb_now() < cl->deadline) {
+    while (bench_now() < cl->deadline) {
         if (pb_session(cl, &c) != 0) {
             cl->errors++;
             break; /* any error fails the run */
@@ -402,7 +329,7 @@ static struct pb_result pb_phase(const struct pb_opts *o, struct pb_server *s, u
 {
     struct pb_client cl[PB_MAX_CLIENTS];
     pthread_t th[PB_MAX_CLIENTS];
-    double start = pb_now();
+    double start = bench_now();
     for (unsigned i = 0; i < o->clients; i++) {
         cl[i] = (struct pb_client){.o = o,
                                    .port = s->port,
@@ -419,7 +346,7 @@ static struct pb_result pb_phase(const struct pb_opts *o, struct pb_server *s, u
         bytes += cl[i].bytes;
         sessions += cl[i].sessions;
     }
-    double el = pb_now() - start;
+    double el = bench_now() - start;
     struct pb_result r = {(double)msgs / el, (double)bytes / el / 1e6, (double)sessions / el};
     printf("round %u %-8s retr_per_s=%.0f mb_per_s=%.1f sessions_per_s=%.1f (%llu messages, "
            "%.1f s)\n",
@@ -501,14 +428,14 @@ static void pb_link_maildir(const struct pb_opts *o, const char *src, const char
 
 static void pb_wait_ready(struct pb_server *s)
 {
-    double end = pb_now() + PB_START_TIMEOUT_MS / 1000.0;
-    while (pb_now() < end) {
+    double end = bench_now() + PB_START_TIMEOUT_MS / 1000.0;
+    while (bench_now() < end) {
         int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
             s->pid = 0;
             pb_die("%s exited during start (see its log in %s)", s->name, pb_tmp);
         }
-        int fd = pb_connect(s->port);
+        int fd = bench_connect(s->port, PB_IO_TIMEOUT_S);
         if (fd >= 0) {
             char line[256];
             struct pb_conn c = {.fd = fd, .buf = malloc(PB_BUF)};
@@ -615,7 +542,7 @@ static void pb_warm_up(const struct pb_opts *o, struct pb_server *s)
     if (!c.buf) pb_die("out of memory");
     for (unsigned u = 1; u <= o->clients; u++) {
         unsigned count = 0;
-        c.fd = pb_connect(s->port);
+        c.fd = bench_connect(s->port, PB_IO_TIMEOUT_S);
         c.off = c.len = 0;
         if (c.fd < 0 || pb_login(&c, (int)u, &count, err, sizeof(err)) != 0)
             pb_die("%s warm-up u%u: %s", s->name, u, err);
@@ -636,18 +563,6 @@ static void pb_warm_up(const struct pb_opts *o, struct pb_server *s)
         close(c.fd);
     }
     free(c.buf);
-}
-
-static int pb_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pb_median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), pb_cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static unsigned pb_num(const char *s, unsigned lo, unsigned hi, const char *what)
@@ -714,7 +629,7 @@ int main(int argc, char **argv)
     snprintf(pb_tmp, sizeof(pb_tmp), "/tmp/pop3-bench.XXXXXX");
     if (!mkdtemp(pb_tmp)) pb_die("mkdtemp: %s", strerror(errno));
     chmod(pb_tmp, 0755); /* Dovecot's mail processes run as nobody */
-    double t0 = pb_now();
+    double t0 = bench_now();
     char src[PATH_MAX];
     pb_path(src, sizeof(src), "%s/maildir", pb_tmp);
     pb_make_maildir(&o, src);
@@ -729,7 +644,7 @@ int main(int argc, char **argv)
     pb_warm_up(&o, &dovecot);
     printf("setup: %u messages x %u users, %.1f s; %u rounds of %u s, %u clients, %u RETR per "
            "session\n",
-           o.messages, o.clients, pb_now() - t0, o.rounds, o.seconds, o.clients, o.retr);
+           o.messages, o.clients, bench_now() - t0, o.rounds, o.seconds, o.clients, o.retr);
     double pm[PB_MAX_ROUNDS], dm[PB_MAX_ROUNDS], pb[PB_MAX_ROUNDS], db[PB_MAX_ROUNDS];
     double pl[PB_MAX_ROUNDS], dl[PB_MAX_ROUNDS];
     for (unsigned r = 0; r < o.rounds; r++) {
@@ -737,9 +652,9 @@ int main(int argc, char **argv)
         pm[r] = a.msgs_per_s, pb[r] = a.mb_per_s, pl[r] = a.logins_per_s;
         dm[r] = b.msgs_per_s, db[r] = b.mb_per_s, dl[r] = b.logins_per_s;
     }
-    double p = pb_median(pm, o.rounds), d = pb_median(dm, o.rounds);
-    double pmb = pb_median(pb, o.rounds), dmb = pb_median(db, o.rounds);
-    double plg = pb_median(pl, o.rounds), dlg = pb_median(dl, o.rounds);
+    double p = bench_median(pm, o.rounds), d = bench_median(dm, o.rounds);
+    double pmb = bench_median(pb, o.rounds), dmb = bench_median(db, o.rounds);
+    double plg = bench_median(pl, o.rounds), dlg = bench_median(dl, o.rounds);
     pb_stop(&petrel);
     pb_stop(&dovecot);
     pb_cleanup(o.keep);
