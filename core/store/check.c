@@ -359,6 +359,7 @@ static int chk_all(chk_t *c)
         store_usage_t u = {c->tenants[i].bytes, c->tenants[i].messages};
         rc = chk_usage(c, USAGE_TENANT, c->tenants[i].id, &u);
     }
+    if (!rc) rc = chk_outq(c); /* queued items hold blob references too */
     if (!rc) rc = chk_blobs(c);
     if (!rc) rc = chk_hash_index(c);
     return rc;

@@ -36,6 +36,8 @@ int chk_seek(kv_txn_t *kv, unsigned table, const void *seek, size_t slen, uint8_
 /* Counts keys of table that begin with prefix. */
 int chk_count(kv_txn_t *kv, unsigned table, const void *prefix, size_t plen, uint64_t *n_r);
 int chk_orphans(chk_t *c);
+/* Adds the blob references of the outbound queue's items to c->blobs. */
+int chk_outq(chk_t *c);
 int chk_blobs(chk_t *c);
 int chk_hash_index(chk_t *c);
 

@@ -130,6 +130,20 @@ int chk_orphans(chk_t *c)
 
 /* ---------------------------------------------------------------- blobs */
 
+static int chk_outq_item(const store_dsn_t *d, void *arg)
+{
+    chk_t *c = arg;
+    return ids_push(&c->blobs, d->blob_id);
+}
+
+int chk_outq(chk_t *c)
+{
+    int rc = store_dsn_list(c->txn, chk_outq_item, c);
+    /* stop rather than count too few references (a repair would then free blobs in use) */
+    if (rc == PETREL_ECORRUPT) chk_report(c, "table outq: an item cannot be read");
+    return rc;
+}
+
 static int chk_blob(chk_t *c, uint64_t id, const blob_rec_t *b, uint64_t refs, uint64_t *bytes)
 {
     int rc = 0;

@@ -70,6 +70,24 @@ enum { KV_RDONLY = 1 };
 int kv_begin(kv_env_t *env, kv_txn_t *parent, unsigned flags, kv_txn_t **txn_r);
 /* Commits (durably, for a top-level write transaction) and frees the txn. */
 int kv_commit(kv_txn_t **txn);
+/*
+ * Commits a top-level write transaction without waiting for its meta page
+ * to reach the disk: its data pages are synced (fdatasync) and the meta
+ * page that makes them current is written but not synced. The commit is
+ * atomic, consistent and visible to readers at once; it becomes durable when
+ * the next top-level write commit of this environment (kv_commit or
+ * kv_commit_lazy) that had something to write returns 0, since that commit
+ * syncs the data file first, or when kv_sync returns 0. Until then an OS
+ * crash (not a process crash) may undo it, never corrupt the store. On a
+ * read-only or no_sync environment it is kv_commit. Errors as kv_commit.
+ */
+int kv_commit_lazy(kv_txn_t **txn);
+/*
+ * Makes every commit of this environment durable (one fdatasync of the data
+ * file). PETREL_EIO when the sync fails; 0 (nothing done) on a read-only or
+ * no_sync environment.
+ */
+int kv_sync(kv_env_t *env);
 /* Abandons all changes and frees the txn. Safe on *txn == NULL. */
 void kv_abort(kv_txn_t **txn);
 /*

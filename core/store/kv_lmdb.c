@@ -10,6 +10,16 @@
  * process (MDB_MAP_RESIZED). Known weakness: a thread that holds a read
  * transaction must not begin a write transaction (it would wait for itself
  * during a resize); the store never does.
+ *
+ * Meta sync: a writable durable environment runs with MDB_NOMETASYNC, so a
+ * commit syncs the data file once (fdatasync) and writes its meta page
+ * without a sync of its own. LMDB (lmdb.h, MDB_NOMETASYNC) keeps ACI that
+ * way and defers D to the next commit's data sync or mdb_env_sync. kv_commit
+ * therefore follows the commit with mdb_env_sync, which costs what the
+ * O_DSYNC meta write it replaces cost; kv_commit_lazy leaves that sync to
+ * the caller (the group-commit writer acknowledges a batch after the next
+ * batch's commit or a kv_sync). The flag is the environment's, set once at
+ * open (LMDB 0.9 ignores it per transaction).
  */
 #include "store/kv.h"
 
@@ -34,6 +44,8 @@ struct kv_env {
     pthread_rwlock_t resize;
     int must_grow;  /* set when a write hit MDB_MAP_FULL; guarded by resize (write) */
     int read_only;
+    int lazy_meta;   /* opened with MDB_NOMETASYNC: kv_commit syncs after the commit */
+    uint32_t absent; /* tables missing from an older store opened read-only */
 };
 
 struct kv_txn {
@@ -102,6 +114,9 @@ int kv_open(const char *dir, const kv_opts_t *opts, kv_env_t **env_r)
         flags |= MDB_RDONLY;
     if (opts->no_sync)
         flags |= MDB_NOSYNC;
+    else if (!opts->read_only)
+        flags |= MDB_NOMETASYNC;
+    e->lazy_meta = (flags & MDB_NOMETASYNC) != 0;
     rc = mdb_env_open(e->env, dir, flags, 0600);
     if (rc) {
         if (rc == ENOENT) {
@@ -117,12 +132,19 @@ int kv_open(const char *dir, const kv_opts_t *opts, kv_env_t **env_r)
         goto fail;
     for (unsigned i = 0; i < opts->ntables; i++) {
         rc = mdb_dbi_open(txn, opts->tables[i], opts->read_only ? 0 : MDB_CREATE, &e->dbi[i]);
+        if (rc == MDB_NOTFOUND && opts->read_only && i > 0) {
+            /* a table added by a newer schema, opened read-only: it reads as absent */
+            e->absent |= 1u << i;
+            rc = 0;
+        }
         if (rc) {
             mdb_txn_abort(txn);
             goto fail;
         }
     }
     rc = mdb_txn_commit(txn);
+    if (!rc && e->lazy_meta)
+        rc = mdb_env_sync(e->env, 1);
     if (rc)
         goto fail;
     *env_r = e;
@@ -231,16 +253,37 @@ static int kv_note(kv_txn_t *t, int rc, const char *what)
     return kv_err(rc, what);
 }
 
-int kv_commit(kv_txn_t **tp)
+static int kv_commit_mode(kv_txn_t **tp, int lazy)
 {
     kv_txn_t *t = *tp;
     if (!t)
         return PETREL_EINVAL;
+    int top_write = !t->parent && !(t->flags & KV_RDONLY);
     int rc = mdb_txn_commit(t->txn);
     *tp = NULL;
+    if (rc == 0 && top_write && !lazy && t->env->lazy_meta)
+        rc = mdb_env_sync(t->env->env, 1); /* the meta page's sync */
     rc = kv_note(t, rc, "commit");
     kv_txn_free(t);
     return rc;
+}
+
+int kv_commit(kv_txn_t **tp)
+{
+    return kv_commit_mode(tp, 0);
+}
+
+int kv_commit_lazy(kv_txn_t **tp)
+{
+    return kv_commit_mode(tp, 1);
+}
+
+int kv_sync(kv_env_t *e)
+{
+    if (!e->lazy_meta)
+        return 0;
+    int rc = mdb_env_sync(e->env, 1);
+    return rc ? kv_err(rc, "sync") : 0;
 }
 
 void kv_abort(kv_txn_t **tp)
@@ -286,6 +329,8 @@ static int kv_table(kv_txn_t *t, unsigned table, MDB_dbi *dbi_r)
 {
     if (table >= t->env->ntables)
         return PETREL_EINVAL;
+    if (t->env->absent & (1u << table))
+        return PETREL_ENOTFOUND;
     *dbi_r = t->env->dbi[table];
     return 0;
 }
@@ -456,7 +501,7 @@ int kv_stat(kv_env_t *e, kv_stat_t *st)
         return rc;
     for (unsigned i = 0; i < e->ntables; i++) {
         MDB_stat ds;
-        if (mdb_stat(t->txn, e->dbi[i], &ds) == 0)
+        if (!(e->absent & (1u << i)) && mdb_stat(t->txn, e->dbi[i], &ds) == 0)
             st->entries[i] = ds.ms_entries;
     }
     /* free pages: the free-list DB (dbi 0) holds page-number lists */

@@ -226,6 +226,51 @@ int store_msg_list(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint
     return rc == PETREL_ENOTFOUND ? 0 : rc;
 }
 
+/* The flags of an encoded message record: the fourth varint (codec.c msg_rec_enc). */
+static int msg_rec_flags(const uint8_t *p, size_t len, uint32_t *flags_r)
+{
+    const uint8_t *end = p + len;
+    uint64_t v = 0;
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++)
+        rc = varint_get(&p, end, &v);
+    *flags_r = (uint32_t)v;
+    return rc;
+}
+
+int store_msg_uids(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint32_t *uids,
+                   size_t cap, size_t *n_r, uint32_t *first_unseen_r)
+{
+    uint8_t k[K_UMU];
+    key_umu(k, user_id, mailbox_id, 0);
+    kv_cursor_t *c;
+    int rc = kv_cursor_open(txn->kv, T_MSG, &c);
+    if (rc) return rc;
+    size_t n = 0;
+    uint32_t first_unseen = 0;
+    kv_val_t key, val;
+    rc = kv_cursor_seek(c, KV_VAL(k, K_UMU), &key, &val);
+    while (rc == 0 && key.len == K_UMU && memcmp(key.data, k, K_UM) == 0) {
+        if (n == cap) {
+            rc = PETREL_ETOOBIG;
+            break;
+        }
+        uids[n++] = be32_get((const uint8_t *)key.data + K_UM);
+        if (!first_unseen) {
+            uint32_t flags;
+            rc = msg_rec_flags(val.data, val.len, &flags);
+            if (rc) break;
+            if (!(flags & STORE_F_SEEN)) first_unseen = (uint32_t)n;
+        }
+        rc = kv_cursor_next(c, &key, first_unseen ? NULL : &val);
+    }
+    kv_cursor_close(&c);
+    if (rc == PETREL_ENOTFOUND) rc = 0;
+    *n_r = n;
+    if (first_unseen_r) *first_unseen_r = first_unseen;
+    return rc;
+}
+
 /*
  * Walks a (user, mailbox, modseq) -> uid table (the modseq index or the
  * expunge records) from modseq + 1 on, in modseq order, calling fn for each

@@ -61,6 +61,14 @@
  *                          number of LMDB overflow pages
  *  T_BLOBPIECE "blobpiece" be64 blob id, u8 piece (1, 2) -> max-size inline piece
  *  T_BLOBCACHE "blobcache" be64 blob id -> structure cache from cache_fn
+ *  T_OUTQ     "outq"       be64 item id -> an outbound work item (schema 2):
+ *                          v kind (OUTQ_DSN), v action (store_dsn_action),
+ *                          v ret, z arrival date, v blob id (holds one blob
+ *                          reference: the message the DSN reports on),
+ *                          v message size, then NUL-terminated strings:
+ *                          status, envid, return path, orcpt, final
+ *                          recipient, reporting MTA, diagnostic.
+ *                          meta "next_outq" hands out the ids.
  *
  * Blob layout (what keeps the overhead per message low). LMDB stores a value
  * of n * page_size - 16 bytes in exactly n overflow pages, and keeps a node
@@ -85,7 +93,13 @@
 #ifndef PETREL_STORE_SCHEMA_H
 #define PETREL_STORE_SCHEMA_H
 
-#define STORE_SCHEMA_VERSION 1u
+/*
+ * Versions: 1 the first; 2 adds T_OUTQ (its items hold blob references, so a
+ * version-1 binary, whose check would "repair" those refcounts down, must
+ * not open a version-2 store). A version-1 store is migrated on its first
+ * writable open: the new table is created empty and the version rewritten.
+ */
+#define STORE_SCHEMA_VERSION 2u
 #define STORE_MAGIC "petrel-store"
 #define STORE_DIR_NAME "store"
 
@@ -109,6 +123,7 @@ enum store_table {
     T_BLOBDATA,
     T_BLOBPIECE,
     T_BLOBCACHE,
+    T_OUTQ,
     T_COUNT
 };
 
@@ -116,10 +131,12 @@ enum store_table {
     {                                                                                              \
         "meta", "tenant", "domain", "user", "useraddr", "alias", "mbox", "mbname", "subs", "msg",  \
             "modseq", "expunge", "keyword", "usage", "blob", "blobhash", "blobdata", "blobpiece",  \
-            "blobcache"                                                                            \
+            "blobcache", "outq"                                                                    \
     }
 
 enum { DOMAIN_PRIMARY = 0, DOMAIN_ALIAS = 1 };
+
+enum { OUTQ_DSN = 1 }; /* kinds of T_OUTQ items */
 
 #define USAGE_USER 'u'
 #define USAGE_TENANT 't'

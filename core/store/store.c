@@ -66,7 +66,55 @@ static int store_init_meta(kv_env_t *kv)
     return kv_commit(&t);
 }
 
-static int store_check_meta(kv_env_t *kv, const char *path)
+/* Removes a half-made store directory (its LMDB files only). */
+static void store_remove_dir(const char *dir)
+{
+    char file[4200];
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+    unlink(file);
+    snprintf(file, sizeof(file), "%s/lock.mdb", dir);
+    unlink(file);
+    rmdir(dir);
+}
+
+/*
+ * Creates a new store so that nobody ever sees it half-made: the environment
+ * and its magic are written in a private directory that is then renamed to
+ * the store's path. petreld binds its ports before it opens the store, so a
+ * petrelctl started at the same moment may race it: the loser of the rename
+ * finds the winner's complete store and uses that one.
+ */
+static int store_create(const store_t *st, const kv_opts_t *ko)
+{
+    char tmp[sizeof(st->path) + 32];
+    int n = snprintf(tmp, sizeof(tmp), "%s.new.%ld", st->path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp)) return PETREL_EINVAL;
+    store_remove_dir(tmp); /* a leftover of a crashed creator with our pid */
+    kv_env_t *kv = NULL;
+    int rc = kv_open(tmp, ko, &kv);
+    if (!rc) rc = store_init_meta(kv);
+    kv_close(&kv);
+    if (!rc) { /* a stale lock.mdb alone (store_dir_state) would block the rename */
+        char lock[sizeof(st->path) + 16];
+        snprintf(lock, sizeof(lock), "%s/data.mdb", st->path);
+        if (access(lock, F_OK) != 0) {
+            snprintf(lock, sizeof(lock), "%s/lock.mdb", st->path);
+            unlink(lock);
+            rmdir(st->path);
+        }
+    }
+    if (!rc && rename(tmp, st->path) != 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY) {
+            log_error("event=store_create path=%s error=\"%s\"", st->path, strerror(errno));
+            rc = PETREL_EIO;
+        }
+        /* else another process created the store first: use theirs */
+    }
+    if (rc || access(tmp, F_OK) == 0) store_remove_dir(tmp);
+    return rc;
+}
+
+static int store_check_meta(kv_env_t *kv, const char *path, uint32_t *ver_r)
 {
     kv_txn_t *t;
     int rc = kv_begin(kv, NULL, KV_RDONLY, &t);
@@ -90,7 +138,31 @@ static int store_check_meta(kv_env_t *kv, const char *path)
                   ver, STORE_SCHEMA_VERSION);
         return PETREL_EVERSION;
     }
+    *ver_r = ver;
     return 0;
+}
+
+/*
+ * Migrations (schema.h): 1 -> 2 only adds T_OUTQ, which kv_open has just
+ * created empty; the version is rewritten so older binaries refuse the store.
+ * A read-only open leaves an old store as it is (a missing table reads empty).
+ */
+static int store_migrate(kv_env_t *kv, const char *path, uint32_t ver)
+{
+    kv_txn_t *t;
+    int rc = kv_begin(kv, NULL, 0, &t);
+    if (rc) return rc;
+    uint8_t v[4];
+    be32_put(v, STORE_SCHEMA_VERSION);
+    rc = kv_put(t, T_META, KV_VAL("version", 7), KV_VAL(v, 4), 0);
+    if (rc) {
+        kv_abort(&t);
+        return rc;
+    }
+    rc = kv_commit(&t);
+    if (rc == 0)
+        log_info("event=store_migrated path=%s from=%u to=%u", path, ver, STORE_SCHEMA_VERSION);
+    return rc;
 }
 
 /*
@@ -147,10 +219,13 @@ int store_open(const char *data_dir, const store_opts_t *opts, store_t **st_r)
                         .map_size = opts->map_size,
                         .read_only = opts->read_only,
                         .no_sync = opts->no_sync};
-        rc = kv_open(st->path, &ko, &st->kv);
+        if (fresh && !opts->read_only) rc = store_create(st, &ko);
+        if (!rc) rc = kv_open(st->path, &ko, &st->kv);
     }
-    if (!rc && fresh && !opts->read_only) rc = store_init_meta(st->kv);
-    if (!rc) rc = store_check_meta(st->kv, st->path);
+    uint32_t ver = 0;
+    if (!rc) rc = store_check_meta(st->kv, st->path, &ver);
+    if (!rc && ver < STORE_SCHEMA_VERSION && !opts->read_only)
+        rc = store_migrate(st->kv, st->path, ver);
     if (rc) {
         log_error("event=store_open path=%s error=\"%s\"", st->path, petrel_strerror(rc));
         kv_close(&st->kv);
@@ -166,6 +241,7 @@ int store_open(const char *data_dir, const store_opts_t *opts, store_t **st_r)
 void store_close(store_t **stp)
 {
     if (!stp || !*stp) return;
+    if ((*stp)->lazy_pending) kv_sync((*stp)->kv);
     kv_close(&(*stp)->kv);
     pthread_mutex_destroy(&(*stp)->gen_mu);
     free(*stp);
@@ -267,7 +343,42 @@ static int store_gen_bump(kv_txn_t *kv)
     return rc ? rc : meta_put_u64(kv, "gen", g + 1);
 }
 
-int store_txn_commit(store_txn_t **tp)
+/* Runs on_commit for the pending lazy commit, which has just become durable. */
+static void store_lazy_flush(store_t *st)
+{
+    store_change_t chg[STORE_TXN_CHANGES_MAX];
+    size_t n = 0;
+    pthread_mutex_lock(&st->gen_mu);
+    if (st->lazy_pending) {
+        n = st->lazy_nchg;
+        memcpy(chg, st->lazy_chg, n * sizeof(chg[0]));
+        st->lazy_pending = 0;
+        st->lazy_nchg = 0;
+    }
+    pthread_mutex_unlock(&st->gen_mu);
+    if (n && st->opts.on_commit) st->opts.on_commit(chg, n, st->opts.on_commit_arg);
+}
+
+/* After a lazy commit: its changes wait for the sync that makes them durable. */
+static void store_lazy_keep(store_txn_t *t)
+{
+    store_t *st = t->st;
+    pthread_mutex_lock(&st->gen_mu);
+    st->lazy_pending = 1;
+    st->lazy_nchg = t->nchg;
+    memcpy(st->lazy_chg, t->chg, t->nchg * sizeof(t->chg[0]));
+    pthread_mutex_unlock(&st->gen_mu);
+}
+
+int store_sync(store_t *st)
+{
+    if (!st) return PETREL_EINVAL;
+    int rc = kv_sync(st->kv);
+    store_lazy_flush(st);
+    return rc;
+}
+
+static int store_txn_commit_mode(store_txn_t **tp, int lazy)
 {
     if (!tp || !*tp) return PETREL_EINVAL;
     store_txn_t *t = *tp;
@@ -283,18 +394,30 @@ int store_txn_commit(store_txn_t **tp)
     }
     if (t->write && !t->parent) {
         pthread_mutex_lock(&t->st->gen_mu);
-        rc = kv_commit(&t->kv);
+        rc = lazy ? kv_commit_lazy(&t->kv) : kv_commit(&t->kv);
         t->st->own_gens += rc == 0;
         pthread_mutex_unlock(&t->st->gen_mu);
+        if (rc == 0) store_lazy_flush(t->st); /* this commit's data sync made it durable */
+        if (rc == 0 && lazy) store_lazy_keep(t);
     } else {
         rc = kv_commit(&t->kv);
     }
-    if (rc == 0 && t->write && !t->parent && t->nchg && t->st->opts.on_commit)
+    if (rc == 0 && t->write && !t->parent && !lazy && t->nchg && t->st->opts.on_commit)
         t->st->opts.on_commit(t->chg, t->nchg, t->st->opts.on_commit_arg);
     if (rc && rc != PETREL_ECONFLICT)
         log_error("event=store_commit error=\"%s\"", petrel_strerror(rc));
     free(t);
     return rc;
+}
+
+int store_txn_commit(store_txn_t **tp)
+{
+    return store_txn_commit_mode(tp, 0);
+}
+
+int store_txn_commit_lazy(store_txn_t **tp)
+{
+    return store_txn_commit_mode(tp, 1);
 }
 
 void store_txn_abort(store_txn_t **tp)

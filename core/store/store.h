@@ -95,6 +95,22 @@ int store_write_begin(store_t *st, store_txn_t **txn_r);
 int store_txn_nest(store_txn_t *parent, store_txn_t **child_r);
 /* Commits; a top-level write commit is durable (fsync) when it returns 0. */
 int store_txn_commit(store_txn_t **txn);
+/*
+ * Commits a top-level write txn whose durability is deferred (kv.h
+ * kv_commit_lazy): atomic and visible to readers at once, durable once the
+ * next top-level write commit of this store returns 0 (every one writes the
+ * generation, so it syncs the data file) or store_sync returns 0; an OS crash
+ * before then may undo it. Its on_commit call waits until then too, so that
+ * watchers hear only of durable changes. For the group-commit writer, which
+ * acknowledges a batch only after that point. Errors as store_txn_commit.
+ */
+int store_txn_commit_lazy(store_txn_t **txn);
+/*
+ * Makes every commit durable (one fdatasync) and runs the on_commit of a
+ * lazy commit that was waiting for it. 0, or PETREL_EIO when the sync failed
+ * (on_commit still runs: readers already see the change).
+ */
+int store_sync(store_t *st);
 void store_txn_abort(store_txn_t **txn);
 /* Cheap reuse of a read transaction: reset when done, renew before reading again. */
 void store_txn_reset(store_txn_t *txn);
@@ -317,6 +333,18 @@ int store_msg_deliver(store_txn_t *txn, const store_append_t *in, const store_ta
 int store_msg_get(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint32_t uid,
                   store_msg_t *m_r);
 typedef int (*store_msg_cb)(const store_msg_t *m, void *arg); /* nonzero stops (returned) */
+/*
+ * The UIDs of a mailbox in ascending order into uids[0..cap), from one walk
+ * of the message keys that reads nothing of each record but its flags (and
+ * those only until the first unseen message): a session's UID map at SELECT
+ * without a callback per message. *n_r: how many; *first_unseen_r (may be
+ * NULL): 1-based position of the first message without \Seen, 0 when none.
+ * PETREL_ETOOBIG when the mailbox holds more than cap messages (size cap
+ * from store_mailbox_get's messages in the same txn); PETREL_ECORRUPT for a
+ * record that does not decode.
+ */
+int store_msg_uids(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint32_t *uids,
+                   size_t cap, size_t *n_r, uint32_t *first_unseen_r);
 /* Messages with uid_lo <= uid <= uid_hi, in UID order. */
 int store_msg_list(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint32_t uid_lo,
                    uint32_t uid_hi, store_msg_cb cb, void *arg);
@@ -372,6 +400,55 @@ typedef struct store_usage {
 } store_usage_t;
 int store_quota_user(store_txn_t *txn, uint64_t user_id, store_usage_t *used_r);
 int store_quota_tenant(store_txn_t *txn, uint64_t tenant_id, store_usage_t *used_r);
+
+/* ------------------------------------------------------------------ outbound queue */
+/*
+ * Outbound work items (core/store/outq.c, table T_OUTQ). Today the only kind
+ * is a delivery status notification (RFC 3461/3464) to a remote return path,
+ * kept with what RFC 3464 needs to build the report later. Nothing sends
+ * them yet (no outbound relay): operators list and delete them (petrelctl).
+ * Each item holds one reference to the blob of the message it reports on,
+ * so the content stays while the item does.
+ */
+enum store_dsn_action { STORE_DSN_DELIVERED = 1, STORE_DSN_FAILED = 2 };
+enum store_dsn_ret { STORE_DSN_RET_NONE = 0, STORE_DSN_RET_FULL = 1, STORE_DSN_RET_HDRS = 2 };
+#define STORE_DSN_ENVID_MAX 100  /* RFC 3461 4.4 */
+#define STORE_DSN_ADDR_MAX 500   /* a return path, recipient or "type;address" ORCPT */
+#define STORE_DSN_STATUS_MAX 15  /* "5.2.2" */
+#define STORE_DSN_TEXT_MAX 255   /* reporting MTA name, diagnostic */
+
+typedef struct store_dsn {
+    uint64_t id;           /* set by store_dsn_add */
+    uint32_t action;       /* enum store_dsn_action */
+    uint32_t ret;          /* enum store_dsn_ret: what of the message to return */
+    int64_t arrival;       /* unix time the message arrived */
+    uint64_t blob_id;      /* set by store_dsn_add */
+    uint64_t size;         /* bytes of the message */
+    char status[STORE_DSN_STATUS_MAX + 1];         /* "2.0.0", "5.2.2" */
+    char envid[STORE_DSN_ENVID_MAX + 1];           /* "" when none */
+    char return_path[STORE_DSN_ADDR_MAX + 1];      /* where the DSN goes */
+    char orcpt[STORE_DSN_ADDR_MAX + 1];            /* "rfc822;addr", or "" when none */
+    char rcpt[STORE_DSN_ADDR_MAX + 1];             /* the final recipient */
+    char reporting_mta[STORE_DSN_TEXT_MAX + 1];
+    char diagnostic[STORE_DSN_TEXT_MAX + 1];       /* "smtp; 552 5.2.2 Mailbox full" or "" */
+} store_dsn_t;
+
+/*
+ * Queues d (its id and blob_id are ignored) with the message's bytes msg:
+ * the blob with these bytes is shared (one more reference) or stored. The
+ * new item's id in *id_r (may be NULL). PETREL_EINVAL: an empty return path
+ * or a bad action.
+ */
+int store_dsn_add(store_txn_t *txn, const store_dsn_t *d, const void *msg, size_t len,
+                  uint64_t *id_r);
+int store_dsn_get(store_txn_t *txn, uint64_t id, store_dsn_t *d_r);
+typedef int (*store_dsn_cb)(const store_dsn_t *d, void *arg); /* nonzero stops (returned) */
+/* Every item in id (= queueing) order. */
+int store_dsn_list(store_txn_t *txn, store_dsn_cb cb, void *arg);
+/* The reported message's bytes (zero-copy, valid until the end of the txn). */
+int store_dsn_view(store_txn_t *txn, const store_dsn_t *d, store_view_t *v_r);
+/* Deletes the item and drops its blob reference. PETREL_ENOTFOUND when absent. */
+int store_dsn_del(store_txn_t *txn, uint64_t id);
 
 /* ------------------------------------------------------------------ check */
 /*

@@ -15,6 +15,9 @@
 #include "store/schema.h"
 #include "store/store.h"
 
+/* Changes kept per top-level txn before collapsing to user-level or "all". */
+#define STORE_TXN_CHANGES_MAX 64
+
 struct store {
     kv_env_t *kv;
     /* held across each top-level commit and the own_gens update, so that
@@ -22,6 +25,11 @@ struct store {
      * process's commits that agree with each other */
     pthread_mutex_t gen_mu;
     uint64_t own_gens;
+    /* a lazy commit (store_txn_commit_lazy) not yet known durable, and its
+     * changes for on_commit; guarded by gen_mu */
+    int lazy_pending;
+    size_t lazy_nchg;
+    store_change_t lazy_chg[STORE_TXN_CHANGES_MAX];
     store_opts_t opts;
     char path[4096];
     size_t piece_max; /* size of a full inline blob piece (T_BLOBPIECE value) */
@@ -29,8 +37,6 @@ struct store {
     uint32_t page_size;
 };
 
-/* Changes kept per top-level txn before collapsing to user-level or "all". */
-#define STORE_TXN_CHANGES_MAX 64
 enum { CHG_EXACT = 0, CHG_USERS = 1, CHG_ALL = 2 };
 
 struct store_txn {

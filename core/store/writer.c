@@ -9,8 +9,21 @@
  *   store_write_begin            one write transaction
  *     store_txn_nest + op        each op in its own nested transaction:
  *     commit or abort the child  a failing op is rolled back alone
- *   store_txn_commit             one durable commit (one fsync) per batch
- *   done(rc, arg) per op         in submit order, only after the commit returned
+ *   store_txn_commit_lazy        one commit per batch: data synced, meta unsynced
+ *   done(rc, arg) per op         in submit order, only once the commit is durable
+ *
+ * Pipelined acknowledgement: LMDB's commit is two flushes, the data pages
+ * (fdatasync) and then the meta page that makes them current. The writer
+ * commits each batch lazily (MDB_NOMETASYNC: the meta page is written but
+ * not flushed) and holds its done() calls. The next batch's commit begins
+ * with a data sync of the same file, which makes the held batch's meta page
+ * durable too: once that commit returns 0 the held batch is acknowledged and
+ * the new one is held in its place. When nothing is queued (or the queued
+ * batch is large, STORE_WRITER_PIPELINE_BYTES) the held batch gets a
+ * store_sync of its own. So a lone op still pays two flushes, as before,
+ * and a busy writer pays one per batch instead of two; an op is never
+ * acknowledged before a flush that follows its batch's meta page write.
+ * Watchers (on_commit) are told at the same point (store.c defers them).
  *
  * PETREL_ECONFLICT (the map was full and has been grown, or another process
  * resized it) from any op, nest or the commit aborts the whole batch and runs
@@ -48,12 +61,16 @@ struct store_writer {
     size_t count;        /* ops queued */
     int stopping;
     int joined; /* the thread has been (or is being) joined: quiesce once */
-    store_writer_stats_t stats;                /* guarded by mu */
-    writer_op_t batch[STORE_WRITER_BATCH_OPS]; /* the writer thread's own */
+    store_writer_stats_t stats; /* guarded by mu */
+    /* the writer thread's own: the batch being run, and the one committed
+     * lazily whose done() calls wait for the next flush (nheld ops) */
+    writer_op_t *batch, *held;
+    size_t nheld;
+    writer_op_t bufs[2][STORE_WRITER_BATCH_OPS];
 };
 
-/* Moves the next batch out of the ring (called with mu held). */
-static size_t writer_batch_take(store_writer_t *w)
+/* Moves the next batch out of the ring (called with mu held); its hint bytes in *bytes_r. */
+static size_t writer_batch_take(store_writer_t *w, size_t *bytes_r)
 {
     size_t n = 0, bytes = 0;
     while (w->count > 0 && n < STORE_WRITER_BATCH_OPS) {
@@ -66,6 +83,7 @@ static size_t writer_batch_take(store_writer_t *w)
         w->head = (w->head + 1) % STORE_WRITER_QUEUE_MAX;
         w->count--;
     }
+    *bytes_r = bytes;
     return n;
 }
 
@@ -97,7 +115,7 @@ static int writer_batch_try(store_writer_t *w, size_t n)
             return rc;
         }
     }
-    return store_txn_commit(&txn);
+    return store_txn_commit_lazy(&txn);
 }
 
 /* Runs the batch, re-running it on PETREL_ECONFLICT; 0 or the batch's error. */
@@ -117,24 +135,62 @@ static int writer_batch_run(store_writer_t *w, size_t n)
 }
 
 /*
- * Completes the batch: the counters first (so a done() that looks at the
+ * Completes a batch: the counters first (so a done() that looks at the
  * stats sees its own batch counted), then done() for each op in order.
  */
-static void writer_batch_finish(store_writer_t *w, size_t n, int batch_rc)
+static void writer_batch_finish(store_writer_t *w, writer_op_t *b, size_t n, int batch_rc,
+                                int synced)
 {
     uint64_t failed = 0;
     for (size_t i = 0; i < n; i++)
-        failed += (batch_rc ? batch_rc : w->batch[i].rc) != 0;
+        failed += (batch_rc ? batch_rc : b[i].rc) != 0;
     pthread_mutex_lock(&w->mu);
     w->stats.ops += n;
     w->stats.ops_failed += failed;
     w->stats.batches += batch_rc == 0;
+    w->stats.syncs += synced != 0;
     if (n > w->stats.max_batch) w->stats.max_batch = n;
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < n; i++) {
-        writer_op_t *o = &w->batch[i];
+        writer_op_t *o = &b[i];
         if (o->done) o->done(batch_rc ? batch_rc : o->rc, o->arg);
     }
+}
+
+/*
+ * Acknowledges the held batch. made_durable: a later commit returned 0 (its
+ * data sync covered the held batch's meta page); else a sync of its own.
+ */
+static void writer_held_finish(store_writer_t *w, int made_durable)
+{
+    if (!w->nheld) return;
+    int rc = 0;
+    if (!made_durable) {
+        rc = store_sync(w->st);
+        if (rc)
+            log_error("event=writer_sync_failed ops=%zu error=\"%s\"", w->nheld,
+                      store_strerror(rc));
+    } /* else store_txn_commit_lazy has already told the held batch's watchers */
+    size_t n = w->nheld;
+    w->nheld = 0;
+    writer_batch_finish(w, w->held, n, rc, !made_durable);
+}
+
+/* Runs a batch taken from the ring; it becomes the held one when committed. */
+static void writer_batch_process(store_writer_t *w, size_t n, size_t bytes)
+{
+    if (w->nheld && bytes > STORE_WRITER_PIPELINE_BYTES)
+        writer_held_finish(w, 0); /* no waiting behind a large batch's writes */
+    int rc = writer_batch_run(w, n);
+    writer_held_finish(w, rc == 0);
+    if (rc) {
+        writer_batch_finish(w, w->batch, n, rc, 0);
+        return;
+    }
+    writer_op_t *t = w->held;
+    w->held = w->batch;
+    w->batch = t;
+    w->nheld = n;
 }
 
 static void *writer_thread_main(void *arg)
@@ -142,13 +198,19 @@ static void *writer_thread_main(void *arg)
     store_writer_t *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->count == 0 && !w->stopping)
+        while (w->count == 0 && !w->stopping && !w->nheld)
             pthread_cond_wait(&w->wake, &w->mu);
+        if (w->count == 0 && w->nheld) { /* nothing will sync it for us */
+            pthread_mutex_unlock(&w->mu);
+            writer_held_finish(w, 0);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
         if (w->count == 0) break; /* stopping and drained */
-        size_t n = writer_batch_take(w);
+        size_t bytes = 0;
+        size_t n = writer_batch_take(w, &bytes);
         pthread_mutex_unlock(&w->mu);
-        int rc = writer_batch_run(w, n);
-        writer_batch_finish(w, n, rc);
+        writer_batch_process(w, n, bytes);
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -169,6 +231,8 @@ int store_writer_start(store_t *st, store_writer_t **w_r)
     store_writer_t *w = calloc(1, sizeof(*w));
     if (!w) return PETREL_ENOMEM;
     w->st = st;
+    w->batch = w->bufs[0];
+    w->held = w->bufs[1];
     w->ring = calloc(STORE_WRITER_QUEUE_MAX, sizeof(*w->ring));
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);

@@ -9,6 +9,12 @@
  * bytes) as one batch. While that batch commits, new ops queue up and become
  * the next batch. A lone op is therefore committed at once; under load the
  * batches grow by themselves and one fsync serves many ops.
+ *
+ * One fsync per batch (writer.c "Pipelined acknowledgement"): a batch is
+ * committed lazily (store_txn_commit_lazy: data synced, meta page written
+ * unsynced) and acknowledged after the NEXT batch's commit, whose data sync
+ * makes it durable, or after a store_sync when nothing else is queued. A
+ * lone op still costs two flushes; a busy writer pays one per batch.
  */
 #ifndef PETREL_STORE_WRITER_H
 #define PETREL_STORE_WRITER_H
@@ -27,6 +33,12 @@
  * whatever its hint). Bounds the dirty pages of one transaction.
  */
 #define STORE_WRITER_BATCH_BYTES (32u << 20)
+/*
+ * A batch waiting for its acknowledgement is synced on its own rather than
+ * made to wait for a next batch of more size-hint bytes than this (whose
+ * page writes would delay it).
+ */
+#define STORE_WRITER_PIPELINE_BYTES (4u << 20)
 /* A batch that keeps failing with PETREL_ECONFLICT (map growth) is run this often at most. */
 #define STORE_WRITER_RETRIES 8
 
@@ -45,10 +57,11 @@ int store_writer_submit_sized(store_writer_t *w, store_op_fn op, store_done_fn d
 typedef struct store_writer_stats {
     uint64_t ops;        /* ops completed, successful or not (counted before their done()) */
     uint64_t ops_failed; /* ops whose rc was not 0 */
-    uint64_t batches;    /* batches committed (= durable commits = fsyncs) */
+    uint64_t batches;    /* batches committed durably (each one data fsync) */
     uint64_t retries;    /* batch re-runs after PETREL_ECONFLICT */
     uint64_t max_batch;  /* the most ops one batch held */
     size_t queued;       /* ops waiting now */
+    uint64_t syncs;      /* store_syncs for a batch that no next batch made durable */
 } store_writer_stats_t;
 
 /*

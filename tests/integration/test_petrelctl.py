@@ -280,6 +280,26 @@ class TestTenant(Ctl):
         self.ok("tenant", "del", "empty.com")
 
 
+class TestFirstUse(Ctl):
+    def test_concurrent_first_use_makes_one_store(self):
+        """Processes opening a new data dir at once (petreld binds its ports before it
+        opens the store, so petrelctl can race it) never see a half-made store."""
+        for round_ in range(8):
+            data = self.path("race%d" % round_)
+            env = dict(os.environ, PETREL_DATA=data)
+            procs = [subprocess.Popen([CTL, "tenant", "add", "t%d.test" % i], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                     for i in range(4)]
+            for p in procs:
+                _, err = p.communicate(timeout=60)
+                self.assertEqual(p.returncode, 0, err.decode())
+            r = self.run_ctl("--json", "tenant", "list", env=env)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertEqual(sorted(t["domain"] for t in json.loads(r.stdout)),
+                             ["t0.test", "t1.test", "t2.test", "t3.test"])
+            self.assertEqual(os.listdir(data), ["store"])  # no temp dir left behind
+
+
 class TestUser(Ctl):
     def test_add_password_stdin_and_show(self):
         self.ok("tenant", "add", "example.com")

@@ -34,6 +34,19 @@ static void test_append_view(void **state)
     assert_int_equal(m.highestmodseq, 1 + N);
 }
 
+static int store_mailbox_create_for_test(sfx_t *f, const char *name, uint32_t *id_r)
+{
+    store_txn_t *t;
+    int rc = store_write_begin(f->st, &t);
+    if (rc) return rc;
+    rc = store_mailbox_create(t, f->user, name, 0, id_r);
+    if (rc) {
+        store_txn_abort(&t);
+        return rc;
+    }
+    return store_txn_commit(&t);
+}
+
 static void test_append_errors(void **state)
 {
     sfx_t *f = *state;
@@ -53,9 +66,49 @@ static void test_append_errors(void **state)
     store_txn_abort(&t);
 }
 
+/* store_msg_uids: every UID of the mailbox and no other's, the first unseen, the cap. */
+static void test_msg_uids(void **state)
+{
+    sfx_t *f = *state;
+    store_txn_t *t;
+    uint32_t uid, other;
+    assert_int_equal(store_mailbox_create_for_test(f, "Other", &other), 0);
+    assert_int_equal(store_write_begin(f->st, &t), 0);
+    /* INBOX: 1 2 seen, 3 4 5 6 unseen but 3 expunged below; Other: 1 2 */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(sfx_append(t, f->user, f->inbox, "m", 1, i < 2 ? STORE_F_SEEN : 0, &uid), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sfx_append(t, f->user, other, "o", 1, 0, &uid), 0);
+    assert_int_equal(store_msg_expunge(t, f->user, f->inbox, 3), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+
+    assert_int_equal(store_read_begin(f->st, &t), 0);
+    uint32_t uids[8], first_unseen = 99;
+    size_t n = 99;
+    assert_int_equal(store_msg_uids(t, f->user, f->inbox, uids, 8, &n, &first_unseen), 0);
+    assert_int_equal(n, 5);
+    const uint32_t want[] = {1, 2, 4, 5, 6};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(uids[i], want[i]);
+    assert_int_equal(first_unseen, 3); /* UID 4 is the third message */
+    /* exactly as many as there are fits; one fewer does not */
+    assert_int_equal(store_msg_uids(t, f->user, f->inbox, uids, 5, &n, NULL), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(store_msg_uids(t, f->user, f->inbox, uids, 4, &n, NULL), PETREL_ETOOBIG);
+    assert_int_equal(store_msg_uids(t, f->user, other, uids, 8, &n, &first_unseen), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(first_unseen, 1);
+    /* an empty or unknown mailbox: nothing */
+    assert_int_equal(store_msg_uids(t, f->user, 999, uids, 8, &n, &first_unseen), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(first_unseen, 0);
+    store_txn_abort(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_msg_uids, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_append_view, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_append_errors, sfx_setup, sfx_teardown),
     };

@@ -295,6 +295,155 @@ static void gate_open(gate_t *g)
     pthread_mutex_unlock(&g->mu);
 }
 
+/* ------------------------------------------------------------------ pipelined ack */
+
+typedef struct pipe_probe {
+    fx_t *fx;
+    store_writer_t *w;
+    gate_t gate;
+    int later_visible; /* UID 1, appended by the next batch, was committed before done() */
+    uint64_t syncs_at_done;
+    uint64_t batches_at_done;
+    int rc;
+    tally_t *tally;
+} pipe_probe_t;
+
+static int op_probe_gate(store_txn_t *txn, void *arg)
+{
+    return op_gate(txn, &((pipe_probe_t *)arg)->gate);
+}
+
+static void done_probe(int rc, void *arg)
+{
+    pipe_probe_t *pp = arg;
+    store_txn_t *txn = NULL;
+    store_msg_t m;
+    if (store_read_begin(pp->fx->st, &txn) == 0) {
+        pp->later_visible = store_msg_get(txn, pp->fx->user, pp->fx->inbox, 1, &m) == 0;
+        store_txn_abort(&txn);
+    }
+    store_writer_stats_t s;
+    store_writer_stats(pp->w, &s);
+    pp->syncs_at_done = s.syncs;
+    pp->batches_at_done = s.batches;
+    pthread_mutex_lock(&pp->tally->mu);
+    pp->rc = rc;
+    pp->tally->next_order++;
+    pp->tally->done++;
+    pthread_cond_broadcast(&pp->tally->cv);
+    pthread_mutex_unlock(&pp->tally->mu);
+}
+
+/*
+ * A batch committed while the next one waits is acknowledged after the
+ * next batch's commit (whose data sync makes it durable), without a sync of
+ * its own; the last batch, with nothing behind it, gets one store_sync.
+ */
+static void test_pipelined_ack(void **state)
+{
+    fx_t *fx = *state;
+    enum { N = 3 };
+    tally_t t;
+    tally_init(&t);
+    store_writer_t *w = NULL;
+    assert_int_equal(store_writer_start(fx->st, &w), 0);
+    app_t a[N];
+    pipe_probe_t pp = {.fx = fx, .w = w, .tally = &t};
+    gate_init(&pp.gate);
+    /* batch 1: the gate, whose done() looks at the store and the counters */
+    assert_int_equal(store_writer_submit(w, op_probe_gate, done_probe, &pp), 0);
+    gate_wait_entered(&pp.gate);
+    /* batch 2: N appends queued while batch 1 runs */
+    for (int i = 0; i < N; i++) {
+        app_init(&a[i], fx, &t, 500 + (size_t)i, 7000 + (uint64_t)i);
+        assert_int_equal(store_writer_submit(w, op_append, done_append, &a[i]), 0);
+    }
+    gate_open(&pp.gate);
+    tally_wait(&t, N + 1);
+    store_writer_stats_t s;
+    store_writer_stats(w, &s);
+    store_writer_stop(&w);
+    assert_int_equal(pp.rc, 0);
+    assert_true(pp.later_visible);          /* batch 2 had committed before batch 1's ack */
+    assert_int_equal(pp.syncs_at_done, 0);  /* ... which needed no sync of its own */
+    assert_int_equal(pp.batches_at_done, 1);
+    assert_int_equal(s.batches, 2);
+    assert_int_equal(s.syncs, 1); /* batch 2: nothing behind it */
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(a[i].rc, 0);
+        assert_int_equal(a[i].order, i + 1); /* after the gate's done */
+        assert_true(a[i].visible);
+        free(a[i].data);
+    }
+    assert_int_equal(a[0].uid, 1);
+}
+
+/* on_commit of a lazy commit waits for the sync (or the next commit) that makes it durable. */
+typedef struct hook_count {
+    int calls;
+    size_t changes;
+} hook_count_t;
+
+static void hook_count_cb(const store_change_t *changes, size_t n, void *arg)
+{
+    (void)changes;
+    hook_count_t *h = arg;
+    h->calls++;
+    h->changes += n;
+}
+
+typedef struct mkbox {
+    uint64_t user;
+    const char *name;
+} mkbox_t;
+
+static int op_mkbox(store_txn_t *txn, void *arg)
+{
+    const mkbox_t *mk = arg;
+    uint32_t id;
+    return store_mailbox_create(txn, mk->user, mk->name, 0, &id);
+}
+
+static void test_lazy_commit_watchers(void **state)
+{
+    fx_t *fx = *state;
+    store_close(&fx->st);
+    hook_count_t h = {0, 0};
+    store_opts_t o = {.struct_size = sizeof(o), .on_commit = hook_count_cb, .on_commit_arg = &h};
+    assert_int_equal(store_open(fx->dir, &o, &fx->st), 0);
+    mkbox_t b1 = {fx->user, "lazy1"}, b2 = {fx->user, "lazy2"}, b3 = {fx->user, "plain3"},
+            b4 = {fx->user, "lazy4"};
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_write_begin(fx->st, &txn), 0);
+    assert_int_equal(op_mkbox(txn, &b1), 0);
+    assert_int_equal(store_txn_commit_lazy(&txn), 0);
+    assert_null(txn);
+    assert_int_equal(h.calls, 0); /* not durable yet: nobody is told */
+    assert_int_equal(store_sync(fx->st), 0);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(store_sync(fx->st), 0); /* nothing pending: no second call */
+    assert_int_equal(h.calls, 1);
+    /* a lazy commit made durable by the next (ordinary) commit */
+    assert_int_equal(store_write_begin(fx->st, &txn), 0);
+    assert_int_equal(op_mkbox(txn, &b2), 0);
+    assert_int_equal(store_txn_commit_lazy(&txn), 0);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(store_write(fx->st, op_mkbox, &b3), 0);
+    assert_int_equal(h.calls, 3); /* lazy2's, then plain3's own */
+    /* committed data is there after a reopen */
+    assert_int_equal(store_write_begin(fx->st, &txn), 0);
+    assert_int_equal(op_mkbox(txn, &b4), 0);
+    assert_int_equal(store_txn_commit_lazy(&txn), 0);
+    store_close(&fx->st); /* syncs what is pending */
+    assert_int_equal(fx_open(fx, 0), 0);
+    assert_int_equal(store_read_begin(fx->st, &txn), 0);
+    store_mailbox_t m;
+    assert_int_equal(store_mailbox_get(txn, fx->user, "lazy1", &m), 0);
+    assert_int_equal(store_mailbox_get(txn, fx->user, "lazy2", &m), 0);
+    assert_int_equal(store_mailbox_get(txn, fx->user, "lazy4", &m), 0);
+    store_txn_abort(&txn);
+}
+
 /* ------------------------------------------------------------------ basic */
 
 static void test_done_after_commit_in_order(void **state)
@@ -945,6 +1094,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_submitters_and_readers, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_crash_rounds, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_ack, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lazy_commit_watchers, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
