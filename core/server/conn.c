@@ -10,6 +10,7 @@
  * callbacks only set state and queue the defer node, so callbacks never nest.
  */
 #include "server/conn.h"
+#include "server/conn_frame.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -439,45 +440,32 @@ static bool conn_can_deliver(const srv_conn_t *c)
     return c->state == ST_OPEN && !c->paused && !c->throttled;
 }
 
-/* Delivers one unit (raw chunk or line). Returns false when more input is needed. */
+/* Delivers one unit (raw chunk or line; conn_frame.h frames it). Returns false when more
+ * input is needed. The state is stored before the callback, which may change it
+ * (srv_conn_read_raw, srv_conn_set_max_line). */
 static bool conn_deliver_one(srv_conn_t *c)
 {
     char *p = c->in + c->in_off;
-    size_t avail = c->in_len - c->in_off;
-    if (avail == 0) return false;
-    if (c->raw_left > 0) {
-        size_t n = avail < c->raw_left ? avail : (size_t)c->raw_left;
-        c->raw_left -= n;
-        c->in_off += n;
-        if (c->cbs->on_raw) c->cbs->on_raw(c, c->ud, p, n, c->raw_left);
+    struct srv_frame f = {
+        .raw_left = c->raw_left, .max_line = c->max_line, .discarding = c->discarding};
+    struct srv_frame_unit u;
+    srv_frame_next(&f, p, c->in_len - c->in_off, &u);
+    c->raw_left = f.raw_left;
+    c->discarding = f.discarding;
+    c->in_off += u.used;
+    switch (u.kind) {
+    case SRV_FRAME_RAW:
+        if (c->cbs->on_raw) c->cbs->on_raw(c, c->ud, p, u.len, c->raw_left);
         return true;
-    }
-    char *lf = memchr(p, '\n', avail);
-    if (c->discarding) {
-        c->in_off += lf ? (size_t)(lf - p) + 1 : avail;
-        c->discarding = lf == NULL;
-        return lf != NULL;
-    }
-    if (!lf) {
-        if (avail < c->max_line + 2) return false;
-        c->in_off += avail;
-        c->discarding = 1;
-        c->cbs->on_line(c, c->ud, p, c->max_line, SRV_LINE_OVERFLOW);
+    case SRV_FRAME_LINE:
+        c->cbs->on_line(c, c->ud, p, u.len, u.flags);
         return true;
+    case SRV_FRAME_SKIP:
+        return true;
+    case SRV_FRAME_MORE:
+        break;
     }
-    size_t len = (size_t)(lf - p);
-    unsigned flags = 0;
-    if (len > 0 && p[len - 1] == '\r') {
-        len--;
-        flags |= SRV_LINE_CRLF;
-    }
-    if (len > c->max_line) {
-        len = c->max_line;
-        flags |= SRV_LINE_TOO_LONG;
-    }
-    c->in_off = (size_t)(lf - c->in) + 1;
-    c->cbs->on_line(c, c->ud, p, len, flags);
-    return true;
+    return false;
 }
 
 static void conn_process(srv_conn_t *c)

@@ -171,6 +171,12 @@ static const char *srv_fn_peer_addr(petrel_session *s)
     return s->peer;
 }
 
+/* The forward-confirmed reverse DNS name found before session_start (host_rdns.c). */
+static const char *srv_fn_peer_name(petrel_session *s)
+{
+    return s->peer_name[0] ? s->peer_name : NULL;
+}
+
 static int srv_fn_peer_is_loopback(petrel_session *s)
 {
     return s->conn && srv_conn_is_loopback(s->conn);
@@ -300,6 +306,10 @@ const struct petrel_host srv_host_fns = {
     .decode = srv_decode,
     .domain_is_local = srv_domain_is_local,
     .input_pending = srv_fn_input_pending,
+    .w_atomic = srv_w_atomic,
+    .w_dsn = srv_w_dsn,
+    .peer_name = srv_fn_peer_name,
+    .msg_uids = srv_msg_uids,
 };
 
 const struct petrel_host *srv_host_table(void)
@@ -334,6 +344,8 @@ static const struct {
     SRV_FN(unwatch),        SRV_FN(sender_allowed),    SRV_FN(msg_envelope),
     SRV_FN(msg_bodystructure), SRV_FN(msg_section),    SRV_FN(header_fields),
     SRV_FN(decode),         SRV_FN(domain_is_local),   SRV_FN(input_pending),
+    SRV_FN(w_atomic),       SRV_FN(w_dsn),             SRV_FN(peer_name),
+    SRV_FN(msg_uids),
 };
 
 static void *srv_fn_lookup(const char *name)

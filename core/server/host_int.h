@@ -69,6 +69,10 @@ struct petrel_session {
     /* every session of the process (guarded by sessions_lock) */
     struct petrel_session *all_next, *all_prev;
     char peer[64];
+    char peer_name[256];        /* forward-confirmed reverse DNS name, "" for none */
+    /* before session_start (host_rdns.c): waiting for the name and/or the implicit TLS handshake */
+    int rdns_wait, rdns_paused, tls_wait;
+    srv_timer_t rdns_timer;
 };
 
 struct srv_host {
@@ -83,6 +87,7 @@ struct srv_host {
     srv_workers_t *workers;
     srv_limits_t *ip_limits;    /* max_connections_per_ip across listeners */
     struct auth_pool *auth_pool;
+    struct auth_pool *rdns_pool; /* reverse DNS lookups (host_rdns.c) */
     struct auth_throttle *throttle;
     struct auth_cache *auth_cache;
     struct auth_scrypt_params scrypt;
@@ -111,6 +116,21 @@ int srv_session_post(struct petrel_session *s, void (*fn)(struct petrel_session 
                      void *arg, void (*drop)(void *arg));
 extern const srv_conn_cbs_t srv_session_cbs;
 void srv_session_accept(struct petrel_listener *l, srv_loop_t *loop, const srv_accept_t *a);
+/* Calls the plugin's session_start (once; closes on its refusal). */
+void srv_session_begin(struct petrel_session *s);
+
+/* host_rdns.c: the client's name, looked up before session_start */
+#define SRV_RDNS_TIMEOUT_MS 5000 /* the greeting waits this long at most */
+#define SRV_RDNS_THREADS 4
+#define SRV_RDNS_QUEUE 4096
+/* 1 when the listener's plugin declares reverse_dns and the listener does not say no. */
+int srv_rdns_wanted(const struct petrel_listener *l);
+/* Starts the lookup (s->rdns_wait set). An error: no lookup, start the session now. */
+int srv_rdns_start(struct petrel_session *s);
+/* Pauses input until the lookup is over. */
+void srv_rdns_pause(struct petrel_session *s);
+/* The connection closed: forget the wait (a late answer is dropped). */
+void srv_rdns_cancel(struct petrel_session *s);
 
 /* host_store.c */
 void srv_host_on_commit(const store_change_t *changes, size_t n, void *arg);
@@ -130,6 +150,8 @@ int srv_mailbox_list(petrel_read *r, petrel_mailbox_cb cb, void *arg);
 int srv_mailbox_get(petrel_read *r, const char *name, struct petrel_mailbox_info *m_r);
 int srv_subscription_list(petrel_read *r, petrel_name_cb cb, void *arg);
 int srv_mailbox_keywords(petrel_read *r, uint32_t mailbox_id, petrel_name_cb cb, void *arg);
+int srv_msg_uids(petrel_read *r, uint32_t mailbox_id, uint32_t *uids, uint32_t cap,
+                 uint32_t *n_r, uint32_t *first_unseen_r);
 int srv_msg_list(petrel_read *r, uint32_t mailbox_id, uint32_t lo, uint32_t hi, petrel_msg_cb cb,
                  void *arg);
 int srv_msg_get(petrel_read *r, uint32_t mailbox_id, uint32_t uid, struct petrel_msg_info *m_r);
@@ -158,6 +180,10 @@ int srv_w_deliver(petrel_write *w, const void *p, size_t n, const uint64_t *user
                   const char *folder);
 int srv_write_submit(petrel_write *w);
 int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_t *modseq_r);
+int srv_w_atomic(petrel_write *w);
+int srv_w_dsn(petrel_write *w, const struct petrel_dsn *d);
+/* The store_op_fn write_submit hands the writer for a petrel_write (arg); for tests too. */
+int srv_write_op(store_txn_t *txn, void *arg);
 void srv_write_free(petrel_write **w);
 int srv_watch(petrel_session *s, uint32_t mailbox_id);
 int srv_sender_allowed(petrel_session *s, const char *address);

@@ -322,6 +322,8 @@ static int srv_host_open_store(struct srv_host *h, char *err, size_t errlen)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = ncpu > 0 ? (unsigned)ncpu : 1;
     rc = auth_pool_new(threads, SRV_AUTH_QUEUE, &h->auth_pool);
+    if (rc == 0) /* its own threads: a slow resolver never delays logins */
+        rc = auth_pool_new(SRV_RDNS_THREADS, SRV_RDNS_QUEUE, &h->rdns_pool);
     if (rc == 0)
         rc = auth_throttle_new(NULL, &h->throttle);
     if (rc == 0 && cfg->auth_cache_ttl > 0) {
@@ -445,6 +447,7 @@ void srv_host_stop(srv_host_t *h, unsigned grace_ms)
      * last, so a late submit meets PETREL_ECLOSED, not freed memory */
     store_writer_quiesce(h->writer);
     auth_pool_free(&h->auth_pool);
+    auth_pool_free(&h->rdns_pool);
     srv_workers_stop(&h->workers);
     store_writer_stop(&h->writer);
     log_info("event=stopped");
@@ -459,6 +462,7 @@ void srv_host_free(srv_host_t **hp)
         srv_host_stop(h, 0);
     srv_host_listeners_close(h);
     auth_pool_free(&h->auth_pool);
+    auth_pool_free(&h->rdns_pool);
     auth_throttle_free(&h->throttle);
     auth_cache_free(&h->auth_cache);
     free(h->dummy_hash);

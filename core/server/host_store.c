@@ -7,12 +7,19 @@
  * (each operation in its own nested transaction, so one failing operation
  * is rolled back alone), and comes back to the loop for on_write_done. The
  * session is held (and its input paused) while the write is in flight.
+ *
+ * An atomic write (w_atomic, ABI 1.1) needs no writer change: the writer
+ * already runs the whole write (srv_write_op) in one nested transaction of
+ * the batch and aborts it when srv_write_op fails. So an atomic write stops
+ * at its first failing operation and returns that error: everything the
+ * write did is rolled back, the batch's other writes still commit.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "mime/mime.h"
+#include "server/host_dsn.h"
 #include "server/host_int.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -192,6 +199,20 @@ int srv_msg_list(petrel_read *r, uint32_t mailbox_id, uint32_t lo, uint32_t hi, 
         return rc;
     struct srv_msgcb c = {cb, arg};
     return store_msg_list(r->txn, r->s->user_id, mailbox_id, lo, hi, srv_msg_list_cb, &c);
+}
+
+int srv_msg_uids(petrel_read *r, uint32_t mailbox_id, uint32_t *uids, uint32_t cap,
+                 uint32_t *n_r, uint32_t *first_unseen_r)
+{
+    int rc = srv_need_user(r);
+    if (rc)
+        return rc;
+    if (!n_r || (cap && !uids))
+        return PETREL_EINVAL;
+    size_t n = 0;
+    rc = store_msg_uids(r->txn, r->s->user_id, mailbox_id, uids, cap, &n, first_unseen_r);
+    *n_r = (uint32_t)n;
+    return rc;
 }
 
 int srv_msg_get(petrel_read *r, uint32_t mailbox_id, uint32_t uid, struct petrel_msg_info *m_r)
@@ -482,6 +503,7 @@ enum srv_wop_kind {
     WOP_EXPUNGE,
     WOP_CLEAR_RECENT,
     WOP_DELIVER,
+    WOP_DSN, /* w_dsn: runs after the deliveries of its write (host_dsn.c) */
 };
 
 struct srv_wop {
@@ -504,6 +526,8 @@ struct srv_wop {
     uint64_t out_modseq;
     int *sub_rc;         /* deliver: per user */
     uint32_t *sub_uid;
+    struct srv_dsn *dsn;         /* owned (dsn) */
+    struct petrel_write *w;      /* dsn: its write, to read the deliveries' results */
 };
 
 #define SRV_WRITE_MAX_OPS 100000
@@ -514,6 +538,7 @@ struct petrel_write {
     struct srv_wop *ops;
     size_t n, cap;
     int submitted;
+    int atomic; /* w_atomic: one failing op fails them all */
     int rc;
 };
 
@@ -538,6 +563,7 @@ static void srv_wop_free(struct srv_wop *o)
     free(o->users);
     free(o->sub_rc);
     free(o->sub_uid);
+    srv_dsn_free(&o->dsn);
 }
 
 void srv_write_free(petrel_write **wp)
@@ -556,7 +582,7 @@ static struct srv_wop *srv_wop_add(struct petrel_write *w, enum srv_wop_kind kin
 {
     if (w->submitted || w->n >= SRV_WRITE_MAX_OPS)
         return NULL;
-    if (kind != WOP_DELIVER && !w->user_id)
+    if (kind != WOP_DELIVER && kind != WOP_DSN && !w->user_id)
         return NULL;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 4;
@@ -729,6 +755,60 @@ int srv_w_deliver(petrel_write *w, const void *p, size_t n, const uint64_t *user
     return idx;
 }
 
+int srv_w_dsn(petrel_write *w, const struct petrel_dsn *d)
+{
+    int idx;
+    struct srv_dsn *c;
+    int rc = srv_dsn_copy(d, w->s->host->cfg->hostname, &c);
+    if (rc)
+        return rc;
+    struct srv_wop *o = srv_wop_add(w, WOP_DSN, &idx);
+    if (!o) {
+        srv_dsn_free(&c);
+        return PETREL_EINVAL;
+    }
+    o->dsn = c;
+    o->w = w;
+    return idx;
+}
+
+/* srv_dsn_result_fn over the deliveries that ran before the dsn op. */
+struct srv_dsn_scan {
+    struct petrel_write *w;
+    size_t upto;
+};
+
+static int srv_dsn_result(void *arg, uint64_t user, int *rc_r, const void **msg_r, size_t *len_r)
+{
+    struct srv_dsn_scan *sc = arg;
+    for (size_t i = 0; i < sc->upto; i++) {
+        const struct srv_wop *o = &sc->w->ops[i];
+        if (o->kind != WOP_DELIVER)
+            continue;
+        for (size_t k = 0; k < o->nusers; k++) {
+            if (o->users[k] != user)
+                continue;
+            *rc_r = o->rc ? o->rc : o->sub_rc[k]; /* a failed op kept nothing */
+            *msg_r = o->data;
+            *len_r = o->len;
+            return 0;
+        }
+    }
+    return PETREL_ENOTFOUND;
+}
+
+/* txn NULL: 1 when a DSN is due (srv_write_op then opens a nested txn), else 0. */
+static int srv_wop_dsn(store_txn_t *txn, struct srv_wop *o)
+{
+    struct srv_dsn_scan sc = {o->w, (size_t)(o - o->w->ops)};
+    int accepted = 0;
+    for (size_t i = 0; i < sc.upto && !accepted; i++)
+        accepted = sc.w->ops[i].kind == WOP_DELIVER && sc.w->ops[i].rc == 0;
+    if (!txn)
+        return srv_dsn_due(o->dsn, accepted, srv_dsn_result, &sc);
+    return srv_dsn_run(txn, o->dsn, accepted, srv_dsn_result, &sc);
+}
+
 /* Delivery: INBOX, or the named folder when the user has it. */
 static int srv_wop_deliver(store_txn_t *txn, struct srv_wop *o)
 {
@@ -793,18 +873,44 @@ static int srv_wop_run(store_txn_t *txn, uint64_t user, struct srv_wop *o)
         return store_mailbox_clear_recent(txn, user, o->mbox, o->uid);
     case WOP_DELIVER:
         return srv_wop_deliver(txn, o);
+    case WOP_DSN:
+        return srv_wop_dsn(txn, o);
     }
     return PETREL_EINVAL;
 }
 
-/* On the writer thread; may run more than once (idempotent results). */
-static int srv_write_op(store_txn_t *txn, void *arg)
+/* An atomic write failed: no op keeps an output (the writer rolls them all back). */
+static int srv_write_fail_all(struct petrel_write *w, int rc)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct srv_wop *o = &w->ops[i];
+        o->rc = rc;
+        o->out_uid = 0;
+        o->out_modseq = 0;
+        for (size_t k = 0; k < o->nusers && o->sub_rc; k++) {
+            o->sub_rc[k] = rc;
+            o->sub_uid[k] = 0;
+        }
+    }
+    return rc;
+}
+
+/*
+ * On the writer thread; may run more than once (idempotent results). txn is
+ * the writer's nested transaction for this write: a nonzero return rolls
+ * back everything the write did (an atomic write's first failure).
+ */
+int srv_write_op(store_txn_t *txn, void *arg)
 {
     struct petrel_write *w = arg;
     for (size_t i = 0; i < w->n; i++) {
         struct srv_wop *o = &w->ops[i];
         o->out_uid = 0;
         o->out_modseq = 0;
+        if (o->kind == WOP_DSN && !srv_wop_dsn(NULL, o)) {
+            o->rc = 0; /* no notification due: no nested transaction either */
+            continue;
+        }
         store_txn_t *nested;
         int rc = store_txn_nest(txn, &nested);
         if (rc)
@@ -820,6 +926,8 @@ static int srv_write_op(store_txn_t *txn, void *arg)
             store_txn_abort(&nested);
         if (rc)
             return rc;
+        if (o->rc && w->atomic)
+            return srv_write_fail_all(w, o->rc);
     }
     return 0;
 }
@@ -869,6 +977,14 @@ int srv_write_submit(petrel_write *w)
         srv_session_release(s);
     }
     return rc;
+}
+
+int srv_w_atomic(petrel_write *w)
+{
+    if (!w || w->submitted)
+        return PETREL_EINVAL;
+    w->atomic = 1;
+    return 0;
 }
 
 int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_t *modseq_r)

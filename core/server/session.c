@@ -142,6 +142,7 @@ void srv_session_accept(struct petrel_listener *l, srv_loop_t *loop, const srv_a
     atomic_init(&s->refs, 1);
     srv_timer_init(&s->timer, srv_session_timer_fire, s);
     srv_timer_init(&s->auth_delay, NULL, s); /* armed by host_auth.c */
+    srv_timer_init(&s->rdns_timer, NULL, s); /* armed by host_rdns.c */
     int rc = srv_conn_new(loop, a, &l->conn_set, &srv_session_cbs, s,
                           a->tls_mode != SRV_TLS_NONE ? l->host->tls : NULL, &s->conn);
     if (rc) {
@@ -154,10 +155,21 @@ void srv_session_accept(struct petrel_listener *l, srv_loop_t *loop, const srv_a
     srv_session_link(s);
     log_info("event=session_start session=%llu listener=%s peer=%s", (unsigned long long)s->id,
              l->cfg->name, s->peer);
-    /* implicit TLS: the plugin greets once the handshake is done (on_tls) */
-    if (a->tls_mode == SRV_TLS_IMPLICIT)
+    /* implicit TLS: the plugin greets once the handshake is done (on_tls);
+     * reverse DNS: once the name is known (host_rdns.c) */
+    s->tls_wait = a->tls_mode == SRV_TLS_IMPLICIT;
+    if (srv_rdns_wanted(l) && srv_rdns_start(s) == 0 && !s->tls_wait)
+        srv_rdns_pause(s); /* with TLS, the handshake must go on meanwhile */
+    if (s->tls_wait || s->rdns_wait)
         return;
-    rc = l->plugin->desc->session_start(s, &s->pdata);
+    srv_session_begin(s);
+}
+
+void srv_session_begin(struct petrel_session *s)
+{
+    if (s->started || s->ended || !s->conn)
+        return;
+    int rc = s->lst->plugin->desc->session_start(s, &s->pdata);
     if (rc) {
         log_warn("event=session_refused session=%llu error=\"%s\"", (unsigned long long)s->id,
                  petrel_strerror(rc));
@@ -208,15 +220,14 @@ static void srv_cb_tls(srv_conn_t *c, void *ud, int rc)
              rc == 0, rc == 0 ? srv_conn_tls_version(c) : "-",
              rc == 0 ? srv_conn_tls_cipher(c) : "-");
     if (!s->started) {
-        /* implicit TLS: greet now */
+        /* implicit TLS: greet now, or once the reverse DNS answer is in */
         if (rc)
             return; /* the connection closes */
-        int src = s->lst->plugin->desc->session_start(s, &s->pdata);
-        if (src) {
-            srv_conn_close(c, true);
-            return;
-        }
-        s->started = 1;
+        s->tls_wait = 0;
+        if (s->rdns_wait)
+            srv_rdns_pause(s);
+        else
+            srv_session_begin(s);
         return;
     }
     if (s->lst->plugin->desc->on_tls_done)
@@ -247,6 +258,7 @@ static void srv_cb_close(srv_conn_t *c, void *ud, enum srv_close_reason why)
     if (was_started)
         s->lst->plugin->desc->session_end(s, s->pdata);
     srv_timer_stop(s->loop, &s->timer);
+    srv_rdns_cancel(s);
     if (srv_timer_armed(&s->auth_delay)) {
         /* a throttled login's late answer will not come: drop its reference */
         srv_timer_stop(s->loop, &s->auth_delay);

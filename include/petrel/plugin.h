@@ -51,7 +51,7 @@ extern "C" {
 #endif
 
 #define PETREL_ABI_MAJOR 1
-#define PETREL_ABI_MINOR 0
+#define PETREL_ABI_MINOR 1
 #define PETREL_ABI_VERSION ((uint32_t)((PETREL_ABI_MAJOR << 16) | PETREL_ABI_MINOR))
 #define PETREL_ABI_MAJOR_OF(v) ((v) >> 16)
 
@@ -181,6 +181,35 @@ enum petrel_encoding {
     PETREL_ENC_BASE64 = 4,
     PETREL_ENC_OTHER = 5,    /* unknown: cannot be decoded */
     PETREL_DECODE_RFC2047 = 16, /* decode(): a header value, encoded words to UTF-8 */
+};
+
+/* DSN parameters (RFC 3461) of a delivery, for w_dsn (ABI 1.1). */
+enum petrel_dsn_notify {
+    PETREL_DSN_NEVER = 1,
+    PETREL_DSN_SUCCESS = 2,
+    PETREL_DSN_FAILURE = 4,
+    PETREL_DSN_DELAY = 8,
+};
+enum petrel_dsn_ret { PETREL_DSN_RET_NONE = 0, PETREL_DSN_RET_FULL = 1, PETREL_DSN_RET_HDRS = 2 };
+
+/* One recipient (RCPT TO) of the message and the users it reached. */
+struct petrel_dsn_rcpt {
+    const char *rcpt;      /* the address as given in RCPT TO */
+    const char *orcpt;     /* ORCPT, xtext-decoded "type;address", or NULL */
+    unsigned notify;       /* PETREL_DSN_* bits; 0 = not given (FAILURE only) */
+    const uint64_t *users; /* struct petrel_rcpt users of this recipient */
+    size_t nusers;
+};
+
+/* The envelope's DSN parameters (set struct_size; rcpt_size = sizeof(struct petrel_dsn_rcpt)). */
+struct petrel_dsn {
+    size_t struct_size;
+    const char *return_path; /* MAIL FROM address; "" = the null path (never gets a DSN) */
+    const char *envid;       /* ENVID, xtext-decoded, or NULL */
+    int ret;                 /* PETREL_DSN_RET_* */
+    const struct petrel_dsn_rcpt *rcpts;
+    size_t nrcpts;
+    size_t rcpt_size;        /* stride of rcpts */
 };
 
 typedef int (*petrel_mailbox_cb)(const struct petrel_mailbox_info *m, void *arg);
@@ -400,6 +429,50 @@ struct petrel_host {
      * line being handled): SMTP's rule against pipelining past DATA, say.
      */
     int (*input_pending)(petrel_session *s);
+
+    /*
+     * (ABI 1.1) Makes the write all-or-nothing: from now on, if any operation
+     * of this write fails, none of them commits; the write's result
+     * (on_write_done rc) is the first failing operation's error, and w_result
+     * reports that error (and no UID/modseq) for every operation. Other writes
+     * committed in the same batch are not affected. Call before write_submit.
+     * 0, or PETREL_EINVAL after submit.
+     */
+    int (*w_atomic)(petrel_write *w);
+
+    /*
+     * (ABI 1.1) Delivery status notifications (RFC 3461) for a delivery:
+     * call after the write's w_deliver operations; adds one operation that
+     * runs after them in the same transaction. For each recipient it looks at
+     * the results of its users (struct petrel_dsn_rcpt users) and, when the
+     * return path is not null: a "delivered" DSN when one of its users got the
+     * message and NOTIFY has SUCCESS; a "failed" DSN when all its users
+     * failed while the write delivered to some other user (the message was
+     * accepted) and NOTIFY is absent or has FAILURE. A DSN to a local return
+     * path goes straight into that user's INBOX (multipart/report, RFC 3464);
+     * one to a remote address is queued for the outbound work (petrelctl
+     * queue list). The host copies everything. Returns the operation's index
+     * (w_result: 0, or the error of queueing), or PETREL_EINVAL.
+     */
+    int (*w_dsn)(petrel_write *w, const struct petrel_dsn *d);
+    /*
+     * (ABI 1.1) The client's host name from reverse DNS, forward-confirmed
+     * (the name resolves back to the address), or NULL when there is none,
+     * the lookup failed or took too long, or the listener has
+     * reverse_dns = no. The lookup runs off the event loops before
+     * session_start, so the answer is final; valid for the session's life.
+     */
+    const char *(*peer_name)(petrel_session *s);
+    /*
+     * (ABI 1.1) The UIDs of mailbox_id in ascending order into uids[0..cap),
+     * from one walk of the store without a callback per message (a session's
+     * UID map at SELECT). *n_r: how many; *first_unseen_r (may be NULL): the
+     * sequence number of the first message without \Seen, 0 when none.
+     * PETREL_ETOOBIG when the mailbox holds more than cap messages (size cap
+     * from mailbox_get's messages in the same read).
+     */
+    int (*msg_uids)(petrel_read *r, uint32_t mailbox_id, uint32_t *uids, uint32_t cap,
+                    uint32_t *n_r, uint32_t *first_unseen_r);
 };
 
 /* The plugin descriptor. All callbacks but the session ones may be NULL. */
