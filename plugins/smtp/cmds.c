@@ -143,6 +143,7 @@ static int smtp_rcpt_add(struct smtp_session *ss, const struct smtp_path *p,
     memcpy(r->addr, p->addr, p->addrlen + 1);
     r->users = *users;
     r->notify = p->notify;
+    memcpy(r->orcpt, p->orcpt, sizeof(r->orcpt));
     return 0;
 }
 

@@ -10,9 +10,10 @@
  *  - local+tag@domain goes to the folder named tag when the user has it
  *    (plus_folder = yes, the default), else to INBOX;
  *  - SMTP answers once: 250 when at least one user got the message; the
- *    users that failed after RCPT (a quota race) are logged, not bounced,
- *    as there is no bounce queue yet. 552 5.2.2 when every user was over
- *    quota, 451 4.3.0 for any other failure. LMTP answers per recipient.
+ *    recipients that failed after RCPT (a quota race) get a "failed" DSN
+ *    made in the same commit (dsn.c, host->w_dsn). 552 5.2.2 when every
+ *    user was over quota, 451 4.3.0 for any other failure. LMTP answers per
+ *    recipient.
  */
 #include "smtp.h"
 
@@ -218,11 +219,13 @@ static size_t smtp_trace_headers(petrel_session *s, struct smtp_session *ss, cha
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    /* Postfix's form: from HELO (NAME [ADDR]), NAME forward-confirmed or "unknown" */
+    const char *name = PETREL_HOST_HAS(smtp_host, peer_name) ? smtp_host->peer_name(s) : NULL;
     int n = snprintf(hdr, cap,
                      "Return-Path: <%s>\r\n"
-                     "Received: from %s ([%s])\r\n\tby %s (Petrel) with %s id %llx.%llu%s%s;\r\n"
-                     "\t%s\r\n",
-                     ss->mail.addr, ss->helo[0] ? ss->helo : "unknown",
+                     "Received: from %s (%s [%s])\r\n\tby %s (Petrel) with %s id %llx.%llu%s%s;"
+                     "\r\n\t%s\r\n",
+                     ss->mail.addr, ss->helo[0] ? ss->helo : "unknown", name ? name : "unknown",
                      smtp_host->peer_addr(s), smtp_host->hostname(), proto,
                      (unsigned long long)smtp_host->session_id(s),
                      (unsigned long long)ss->msg_id, tlsinfo, forwho, date);
@@ -340,6 +343,8 @@ static void smtp_message_end(petrel_session *s, struct smtp_session *ss)
         smtp_data_free(&ss->data); /* w_deliver copies: keep one copy at a time */
         w = smtp_host->write_new(s);
         rc = w ? smtp_deliver_ops(w, ss, msg, hl + bl) : PETREL_ENOMEM;
+        if (rc == 0)
+            rc = smtp_dsn_ops(w, ss); /* the notifications commit with the delivery */
     }
     free(msg);
     if (rc == 0)
@@ -417,7 +422,7 @@ static void smtp_reply_smtp(petrel_session *s, struct smtp_session *ss, const in
             other = res[i];
     }
     if (ok > 0) {
-        if (ok < ss->ntargets) /* no bounce queue yet: documented gap */
+        if (ok < ss->ntargets) /* the failed ones got a DSN in the same commit (dsn.c) */
             smtp_host->log(s, PETREL_LOG_WARN, "event=smtp_deliver_partial delivered=%zu "
                            "failed=%zu", ok, ss->ntargets - ok);
         smtp_reply(s, "250 2.0.0 Ok: delivered as %llx.%llu",
@@ -440,6 +445,10 @@ void smtp_on_write_done(petrel_session *s, void *data, petrel_write *w, int rc)
             res[i] = r;
         ok += r == 0;
     }
+    int dsn_rc = ss->dsn_op >= 0 ? smtp_host->w_result(w, ss->dsn_op, 0, NULL, NULL) : 0;
+    if (dsn_rc && rc == 0) /* rolled back alone: the delivery stands, the notices are lost */
+        smtp_host->log(s, PETREL_LOG_WARN, "event=smtp_dsn_failed error=%d", dsn_rc);
+    ss->dsn_op = -1;
     smtp_host->write_free(&w);
     smtp_host->log(s, PETREL_LOG_INFO,
                    "event=smtp_delivered id=%llx.%llu from=<%s> rcpts=%u users=%zu ok=%zu rc=%d",

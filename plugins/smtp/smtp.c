@@ -162,6 +162,8 @@ static int smtp_listener_open(petrel_listener *l, void **data_r, char *err, size
         rc = smtp_conf_bool(l, "reject_bare_eol", 1, &sl->reject_bare_eol, err, errlen);
     if (!rc)
         rc = smtp_conf_bool(l, "plus_folder", 1, &sl->plus_folder, err, errlen);
+    if (!rc) /* the host does the lookup (declaring the key asks for it); checked here */
+        rc = smtp_conf_bool(l, "reverse_dns", 1, &sl->reverse_dns, err, errlen);
     if (rc) {
         free(sl);
         return rc;
@@ -184,6 +186,7 @@ static int smtp_session_start(petrel_session *s, void **data_r)
     if (!ss)
         return PETREL_ENOMEM;
     ss->cfg = smtp_host->listener_data(smtp_host->session_listener(s));
+    ss->dsn_op = -1;
     *data_r = ss;
     smtp_host->set_max_line(s, SMTP_LINE_MAX);
     smtp_reply(s, "220 %s %s Petrel", smtp_host->hostname(),
@@ -251,7 +254,7 @@ static const char *smtp_refuse_line(petrel_listener *l)
 
 static const char *const smtp_keys[] = {
     "mode", "max_recipients", "max_errors", "max_auth_failures", "reject_bare_eol",
-    "plus_folder", NULL,
+    "plus_folder", "reverse_dns", NULL,
 };
 
 static const struct petrel_plugin smtp_plugin = {

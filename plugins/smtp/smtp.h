@@ -31,6 +31,7 @@ struct smtp_listener {
     uint64_t max_message_size;
     int reject_bare_eol;
     int plus_folder; /* deliver local+tag@ into folder "tag" when it exists */
+    int reverse_dns; /* the host looks the client up before the greeting (peer_name) */
 };
 
 /* Session states; smtp_state_enter() is the one place they change. */
@@ -58,7 +59,8 @@ struct smtp_target {
 struct smtp_rcpt {
     char addr[SMTP_PATH_MAX + 1];
     struct petrel_rcpt users; /* resolved local users, +tag */
-    unsigned notify;          /* DSN, kept for the outbound work */
+    unsigned notify;          /* DSN NOTIFY (enum smtp_notify bits), 0 = not given */
+    char orcpt[SMTP_PATH_MAX + 1]; /* DSN ORCPT as given (xtext), "" = not given */
 };
 
 struct smtp_session {
@@ -82,6 +84,7 @@ struct smtp_session {
     uint64_t msg_id;     /* per-session message counter for the queue id */
     struct smtp_target *targets; /* of the write in flight */
     size_t ntargets;
+    int dsn_op; /* the w_dsn operation of the write in flight, or -1 */
 };
 
 extern const struct petrel_host *smtp_host;
@@ -110,5 +113,11 @@ void smtp_data_on_line(petrel_session *s, struct smtp_session *ss, const char *l
                        unsigned flags);
 void smtp_on_data(petrel_session *s, void *data, const void *p, size_t n, int last);
 void smtp_on_write_done(petrel_session *s, void *data, petrel_write *w, int rc);
+
+/* dsn.c */
+/* Decodes RFC 3461 xtext into out (cap bytes with the NUL; truncates). */
+void smtp_xtext_decode(const char *in, char *out, size_t cap);
+/* Adds the w_dsn operation of the message (after its w_deliver ones). 0 or an error. */
+int smtp_dsn_ops(petrel_write *w, struct smtp_session *ss);
 
 #endif

@@ -126,5 +126,8 @@ CTL_DECL(cmd_backup);
 CTL_DECL(cmd_restore);
 CTL_DECL(cmd_check);
 CTL_DECL(cmd_stats);
+CTL_DECL(cmd_queue_list);
+CTL_DECL(cmd_queue_show);
+CTL_DECL(cmd_queue_delete);
 
 #endif

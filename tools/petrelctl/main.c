@@ -168,6 +168,17 @@ static const ctl_cmd_t ctl_cmds[] = {
      "Shows counts (tenants, users, mailboxes, messages, blobs), bytes, the store file\n"
      "size, map size, used and free pages, and LMDB readers.\n",
      cmd_stats},
+    {"queue list", "queue list",
+     "Lists the outbound work items: delivery status notifications (RFC 3464) waiting\n"
+     "for a remote return path. Nothing sends them yet (no outbound relay).\n",
+     cmd_queue_list},
+    {"queue show", "queue show ID",
+     "Shows one queue item: action, status, return path, final recipient, ORCPT, ENVID,\n"
+     "RET, arrival date, reporting MTA, diagnostic and the size of the message.\n",
+     cmd_queue_show},
+    {"queue delete", "queue delete ID",
+     "Deletes a queue item (and its reference to the message's content).\n",
+     cmd_queue_delete},
 };
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
