@@ -7,7 +7,7 @@ DATA       ?= var
 # Debian 12 packages the build and the test suite need.
 DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        liblmdb-dev lmdb-utils libssl-dev libcmocka-dev libcrypt-dev openssl \
-       python3 curl swaks isync fetchmail procps
+       python3 curl swaks isync fetchmail offlineimap3 mutt procps
 # Comparison servers and load tools for `make bench`.
 BENCH_DEPS = dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix
 

@@ -43,6 +43,9 @@ static const struct imap_cmd imap_cmds[] = {
     {"SEARCH", SELECTED, imap_cmd_search},
     {"MOVE", SELECTED, imap_cmd_move},
     {"IDLE", AUTHED, imap_cmd_idle},
+    {"GETQUOTAROOT", AUTHED, imap_cmd_getquotaroot},
+    {"GETQUOTA", AUTHED, imap_cmd_getquota},
+    {"SETQUOTA", AUTHED, imap_cmd_setquota},
 };
 
 const struct imap_cmd *imap_cmd_find(const char *name)

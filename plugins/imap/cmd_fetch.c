@@ -92,6 +92,7 @@ static int fetch_write_head(struct imap_session *is, petrel_read *r, uint32_t id
     if (f->items & FETCH_FLAGS) {
         imap_host->writef(is->s, "%sFLAGS ", sep);
         imap_write_flags(is, m->flags, m->keywords, m->nkeywords);
+        imap_selected_reported(is, m->uid, m->modseq);
         sep = " ";
     }
     if (f->items & FETCH_DATE) {
@@ -369,6 +370,7 @@ static int fetch_set_seen(struct imap_session *is)
         need |= !f->bodies[i].peek;
     if (!need || is->sel.readonly) return 0;
     f->items |= FETCH_FLAGS;
+    if (is->condstore) f->items |= FETCH_UID | FETCH_MODSEQ; /* RFC 7162 3.2.4 */
     size_t total = 0;
     for (size_t k = 0; k < f->nranges; k++)
         total += (size_t)(f->ranges[k].hi - f->ranges[k].lo) + 1;
@@ -407,6 +409,38 @@ void imap_fetch_seen_done(struct imap_session *is, petrel_write *w, int rc)
     fetch_continue(is);
 }
 
+/*
+ * UID FETCH .. (CHANGEDSINCE m VANISHED): the UIDs of the set expunged after m, as
+ * "* VANISHED (EARLIER)" before any FETCH response (RFC 7162 3.2.6). "$" is the saved
+ * search result (its UIDs as they were saved).
+ */
+static void fetch_vanished(struct imap_session *is, const struct imap_arg *set)
+{
+    const struct imap_selected *sel = &is->sel;
+    struct imap_uidset u = {0};
+    const char *s = imap_arg_str(is->p, set);
+    int rc = 0;
+    if (set->len == 1 && s[0] == '$') {
+        u.r = calloc(sel->nsaved ? sel->nsaved : 1, sizeof(*u.r));
+        for (uint32_t k = 0; u.r && k < sel->nsaved; k++) {
+            if (u.n && u.r[u.n - 1].hi + 1 == sel->saved[k]) {
+                u.r[u.n - 1].hi = sel->saved[k];
+            } else {
+                u.r[u.n].lo = u.r[u.n].hi = sel->saved[k];
+                u.n++;
+            }
+        }
+        rc = u.r ? 0 : -2;
+    } else {
+        /* '*' reaches past the last message: expunged UIDs above it are reported too */
+        rc = imap_uidset_parse(s, set->len, 1, UINT32_MAX, &u);
+    }
+    petrel_read *r = rc == 0 ? imap_host->read_begin(is->s) : NULL;
+    if (r) imap_vanished_earlier(is, r, is->fetch->changedsince, &u);
+    imap_host->read_end(&r);
+    imap_uidset_free(&u);
+}
+
 void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg)
 {
     struct imap_parser *p = is->p;
@@ -424,6 +458,13 @@ void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg)
     if (imap_fetch_parse(p, first_arg + 1, f)) {
         free(f);
         imap_reply_bad(is, "Invalid FETCH items");
+        return;
+    }
+    if (f->vanished && (!uid_mode || !f->has_changedsince || !is->qresync)) {
+        free(f); /* RFC 7162 3.2.3, 3.2.6 */
+        imap_reply_bad(is, !uid_mode      ? "VANISHED is only allowed with UID FETCH"
+                           : !is->qresync ? "VANISHED needs ENABLE QRESYNC first"
+                                          : "VANISHED needs CHANGEDSINCE");
         return;
     }
     if (uid_mode) f->items |= FETCH_UID;
@@ -447,6 +488,7 @@ void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg)
         imap_reply(is, "NO", "[UNKNOWN-CTE] Cannot decode a section's transfer encoding");
         return;
     }
+    if (f->vanished) fetch_vanished(is, &p->args[first_arg]);
     imap_host->pause(is->s); /* pipelined commands wait until the response is complete */
     f->cur_idx = f->nranges ? f->ranges[0].lo : 0;
     is->mode = IMAP_MODE_WAIT;      /* no input until the response is complete */

@@ -4,6 +4,10 @@
  * options SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE, return options
  * SUBSCRIBED CHILDREN SPECIAL-USE, several patterns) and LIST-STATUS
  * (RFC 5819: RETURN (STATUS (..))). The hierarchy delimiter is "/".
+ * RECURSIVEMATCH recurses on SUBSCRIBED and/or SPECIAL-USE: a name with a
+ * descendant meeting those criteria is listed with CHILDINFO naming them
+ * (as Dovecot does). LSUB with a '%' pattern lists the unsubscribed parents
+ * of subscribed names as \Noselect (RFC 3501 6.3.9).
  * The argument syntax is in cmd_list_args.c.
  */
 #include "imap_int.h"
@@ -170,16 +174,25 @@ static void list_write_status(struct imap_session *is, const struct list_req *rq
     imap_host->read_end(&r);
 }
 
+/* The CHILDINFO extended item (RFC 5258 3.5): the selection criteria a descendant met. */
+static void list_write_childinfo(struct imap_session *is, const struct list_req *rq)
+{
+    int sub = (rq->sel & LIST_SEL_SUBSCRIBED) != 0, su = (rq->sel & LIST_SEL_SPECIALUSE) != 0;
+    imap_host->writef(is->s, " (\"CHILDINFO\" (%s%s%s))", sub ? "\"SUBSCRIBED\"" : "",
+                      sub && su ? " " : "", su ? "\"SPECIAL-USE\"" : "");
+}
+
+/* match: the names meeting the selection criteria (RECURSIVEMATCH's CHILDINFO). */
 static void list_write_entry(struct imap_session *is, const struct list_req *rq,
-                             const struct list_vec *mbx, const struct list_vec *subs,
+                             const struct list_vec *mbx, const struct list_vec *match,
                              const struct list_entry *e)
 {
     imap_host->writef(is->s, "* LIST ");
     list_write_attrs(is, rq, mbx, e);
     imap_host->write(is->s, " \"/\" ", 5);
     imap_write_mailbox(is, e->name);
-    if (rq->sel & LIST_SEL_RECURSIVE && list_has_child(subs, e->name))
-        imap_host->writef(is->s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+    if (rq->sel & LIST_SEL_RECURSIVE && list_has_child(match, e->name))
+        list_write_childinfo(is, rq);
     imap_host->write(is->s, "\r\n", 2);
     if (rq->st_end > rq->st_first && e->exists) list_write_status(is, rq, e->name);
 }
@@ -191,7 +204,7 @@ static int list_matches(const struct list_req *rq, const struct list_entry *e)
 {
     for (size_t k = 0; k < rq->npatterns; k++) {
         size_t pl = strlen(rq->patterns[k]);
-        if (!e->exists && !(rq->sel & LIST_SEL_SUBSCRIBED) &&
+        if (!e->exists && !(rq->sel & (LIST_SEL_SUBSCRIBED | LIST_SEL_RECURSIVE)) &&
             !(pl && rq->patterns[k][pl - 1] == '%'))
             continue;
         if (imap_list_match(rq->patterns[k], e->name)) return 1;
@@ -199,13 +212,26 @@ static int list_matches(const struct list_req *rq, const struct list_entry *e)
     return 0;
 }
 
-static int list_selected(const struct list_req *rq, const struct list_vec *subs,
+/* 1 when e meets the selection criteria or (RECURSIVEMATCH) has a descendant in match. */
+static int list_selected(const struct list_req *rq, const struct list_vec *match,
                          const struct list_entry *e)
 {
-    if (rq->sel & LIST_SEL_SPECIALUSE && !e->special_use) return 0;
-    if (rq->sel & LIST_SEL_SUBSCRIBED)
-        return e->subscribed || (rq->sel & LIST_SEL_RECURSIVE && list_has_child(subs, e->name));
-    return 1;
+    if (!(rq->sel & (LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIALUSE))) return 1;
+    int meets = (!(rq->sel & LIST_SEL_SPECIALUSE) || e->special_use) &&
+                (!(rq->sel & LIST_SEL_SUBSCRIBED) || e->subscribed);
+    return meets || (rq->sel & LIST_SEL_RECURSIVE && list_has_child(match, e->name));
+}
+
+/* match = the names of base (sorted) meeting every selection criterion; stays sorted. 0 or -1. */
+static int list_collect_match(const struct list_req *rq, const struct list_vec *mbx,
+                              const struct list_vec *base, struct list_vec *match)
+{
+    for (size_t i = 0; i < base->n; i++) {
+        const struct list_entry *m = list_find(mbx, mbx->n, base->v[i].name);
+        if (rq->sel & LIST_SEL_SPECIALUSE && !(m && m->special_use)) continue;
+        if (list_add(match, base->v[i].name, 0)) return -1;
+    }
+    return 0;
 }
 
 /*
@@ -214,7 +240,7 @@ static int list_selected(const struct list_req *rq, const struct list_vec *subs,
  * RECURSIVEMATCH, their parents). 0, or -1 (store error / too many).
  */
 static int list_collect(struct imap_session *is, const struct list_req *rq, struct list_vec *mbx,
-                        struct list_vec *subs, struct list_vec *out)
+                        struct list_vec *subs, struct list_vec *match, struct list_vec *out)
 {
     petrel_read *r = imap_host->read_begin(is->s);
     int rc = r ? imap_host->mailbox_list(r, list_mailbox_cb, mbx) : PETREL_EIO;
@@ -227,6 +253,7 @@ static int list_collect(struct imap_session *is, const struct list_req *rq, stru
     const struct list_vec *base = rq->sel & LIST_SEL_SUBSCRIBED ? subs : mbx;
     for (size_t i = 0; i < base->n; i++)
         if (list_add(out, base->v[i].name, 0)) return -1;
+    if (rq->sel & LIST_SEL_RECURSIVE && list_collect_match(rq, mbx, base, match)) return -1;
     int parents = rq->sel & LIST_SEL_RECURSIVE;
     for (size_t k = 0; k < rq->npatterns && !(rq->sel & LIST_SEL_SUBSCRIBED); k++) {
         size_t pl = strlen(rq->patterns[k]);
@@ -246,23 +273,25 @@ static int list_collect(struct imap_session *is, const struct list_req *rq, stru
 
 static void imap_list_run(struct imap_session *is, const struct list_req *rq)
 {
-    struct list_vec mbx = {0}, subs = {0}, out = {0};
+    struct list_vec mbx = {0}, subs = {0}, match = {0}, out = {0};
     if (rq->npatterns == 0) { /* no pattern can match a name */
         imap_reply(is, "OK", "LIST completed");
         return;
     }
-    if (list_collect(is, rq, &mbx, &subs, &out)) {
+    if (list_collect(is, rq, &mbx, &subs, &match, &out)) {
         list_free(&mbx);
         list_free(&subs);
+        list_free(&match);
         list_free(&out);
         imap_reply(is, "NO", "[UNAVAILABLE] Cannot list mailboxes");
         return;
     }
     for (size_t i = 0; i < out.n; i++)
-        if (list_matches(rq, &out.v[i]) && list_selected(rq, &subs, &out.v[i]))
-            list_write_entry(is, rq, &mbx, &subs, &out.v[i]);
+        if (list_matches(rq, &out.v[i]) && list_selected(rq, &match, &out.v[i]))
+            list_write_entry(is, rq, &mbx, &match, &out.v[i]);
     list_free(&mbx);
     list_free(&subs);
+    list_free(&match);
     list_free(&out);
     imap_reply(is, "OK", "LIST completed");
 }
@@ -280,7 +309,12 @@ void imap_cmd_list(struct imap_session *is)
     imap_list_req_free(&rq);
 }
 
-/* LSUB: the subscriptions matching the pattern, attributes "()" (RFC 3501 6.3.9). */
+/*
+ * LSUB: the subscriptions matching the pattern, attributes "()" (RFC 3501
+ * 6.3.9). With a '%' in the pattern, a level above a subscribed name that is
+ * not subscribed itself ("foo" of "foo/bar") is listed as \Noselect when it
+ * matches, whether or not it exists as a mailbox.
+ */
 void imap_cmd_lsub(struct imap_session *is)
 {
     struct imap_parser *p = is->p;
@@ -300,10 +334,16 @@ void imap_cmd_lsub(struct imap_session *is)
             return;
         }
         if (lv.n) qsort(lv.v, lv.n, sizeof(lv.v[0]), list_cmp);
+        if (strchr(pattern, '%')) list_add_parents(&lv);
+        if (lv.failed) {
+            list_free(&lv);
+            imap_reply(is, "NO", "[UNAVAILABLE] Cannot list mailboxes");
+            return;
+        }
     }
     for (size_t i = 0; i < lv.n; i++) {
         if (!imap_list_match(pattern, lv.v[i].name)) continue;
-        imap_host->writef(is->s, "* LSUB () \"/\" ");
+        imap_host->writef(is->s, "* LSUB (%s) \"/\" ", lv.v[i].noselect ? "\\Noselect" : "");
         imap_write_mailbox(is, lv.v[i].name);
         imap_host->write(is->s, "\r\n", 2);
     }

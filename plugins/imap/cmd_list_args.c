@@ -24,7 +24,7 @@ int imap_list_pattern(struct imap_session *is, const struct imap_arg *ref,
     for (size_t i = 0; joined[i]; i++)
         wild += joined[i] == '*' || joined[i] == '%';
     if (wild > IMAP_LIST_MAX_WILDCARDS) return -1;
-    if (is->rev2) {
+    if (imap_utf8_names(is)) {
         if (rn + pn >= cap) return -1;
         memcpy(out, joined, rn + pn + 1);
         return 0;
@@ -56,9 +56,9 @@ static int list_sel_parse(struct imap_parser *p, uint32_t i, unsigned *sel_r)
         else
             return -1;
     }
-    /* RFC 5258 3: RECURSIVEMATCH needs a selection option it can recurse on;
-     * SUBSCRIBED is the one this server gives CHILDINFO for */
-    if (sel & LIST_SEL_RECURSIVE && !(sel & LIST_SEL_SUBSCRIBED)) return -1;
+    /* RFC 5258 3: RECURSIVEMATCH needs a selection option it can recurse on:
+     * SUBSCRIBED or SPECIAL-USE (CHILDINFO names them); REMOTE alone is not one */
+    if (sel & LIST_SEL_RECURSIVE && !(sel & (LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIALUSE))) return -1;
     *sel_r = sel;
     return 0;
 }

@@ -3,6 +3,7 @@
  * NAMESPACE; mailbox name conversion at the protocol edge.
  */
 #include "imap_int.h"
+#include "search.h" /* imap_utf8_valid */
 
 #include <string.h>
 #include <strings.h>
@@ -14,8 +15,8 @@ int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *ou
         imap_reply(is, "NO", "[CANNOT] Invalid mailbox name");
         return -1;
     }
-    if (is->rev2) {
-        if (a->len >= cap) goto bad;
+    if (imap_utf8_names(is)) { /* IMAP4rev2 / UTF8=ACCEPT: UTF-8 as it is */
+        if (a->len >= cap || !imap_utf8_valid(s, a->len)) goto bad;
         memcpy(out, s, a->len + 1);
     } else if (imap_mutf7_to_utf8(s, a->len, out, cap)) {
         goto bad;
@@ -226,6 +227,7 @@ int imap_status_items_check(struct imap_session *is, uint32_t first, uint32_t en
         for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
             known |= imap_arg_is_atom(p, &p->args[j], ok[k]);
         if (!known) return -1;
+        if (is->rev2 && imap_arg_is_atom(p, &p->args[j], "RECENT")) return -1; /* RFC 9051 */
         if (imap_arg_is_atom(p, &p->args[j], "HIGHESTMODSEQ")) imap_condstore_enable(is);
     }
     return 0;

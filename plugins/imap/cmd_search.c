@@ -2,13 +2,16 @@
  * cmd_search.c - SEARCH / UID SEARCH over what the message records hold:
  * flags, keywords, sequence and UID sets, sizes, internal dates, with NOT, OR
  * and parenthesised groups, and header / body / text substring keys
- * (ASCII case-insensitive; header values RFC 2047-decoded, a single-part
- * body QP/base64-decoded), SENTBEFORE/SENTON/SENTSINCE on the Date: header.
+ * (case-insensitive with the folding of search_fold.c; header values RFC
+ * 2047-decoded, every text part decoded: search_text.c),
+ * SENTBEFORE/SENTON/SENTSINCE on the Date: header.
  * Record-only searches run in one msg_list pass;
  * searches with text keys read each message in its own short snapshot.
+ * The result is streamed (search_out.c).
  * No EXPUNGE responses during SEARCH (RFC 3501 7.4.1).
  */
 #include "imap_int.h"
+#include "search.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,8 @@ struct search_node {
     uint64_t num;   /* size, or a day number */
     const char *kw; /* keyword, or the substring of a text key */
     size_t kwlen;
+    char *fold; /* text keys: kw folded (search_fold.c), malloc'd */
+    size_t foldlen;
     const char *field;         /* S_HEADER: the field name */
     struct imap_range *ranges; /* S_SET: index ranges */
     size_t nranges;
@@ -74,7 +79,8 @@ struct search {
     int has_text;    /* header/body/text keys: per-message reads */
     int modseq;      /* a MODSEQ key: the response ends with (MODSEQ highest) */
     uint64_t maxmodseq;
-    petrel_read *r; /* the snapshot of the message being evaluated */
+    petrel_read *r;             /* the snapshot of the message being evaluated */
+    struct imap_search_msg msg; /* its text, decoded once for all the text keys */
     uint32_t *hits;
     uint32_t nhits, cap;
 };
@@ -176,6 +182,12 @@ static int search_text_key(struct search *s, const char *w, uint32_t *i, uint32_
     s->n[n].field = field;
     s->n[n].kw = imap_arg_str(p, &p->args[*i]);
     s->n[n].kwlen = p->args[(*i)++].len;
+    s->n[n].fold = malloc(IMAP_FOLD_MAX(s->n[n].kwlen) + 1);
+    if (!s->n[n].fold) {
+        s->err = "Out of memory";
+        return -1;
+    }
+    s->n[n].foldlen = imap_fold(IMAP_CS_UTF8, s->n[n].kw, s->n[n].kwlen, s->n[n].fold);
     s->has_text = 1;
     return n;
 }
@@ -201,6 +213,11 @@ static int search_key(struct search *s, uint32_t *i, uint32_t end, int depth)
     (*i)++;
     for (size_t k = 0; k < sizeof(search_simple) / sizeof(search_simple[0]); k++) {
         if (strcasecmp(w, search_simple[k].name) == 0) {
+            enum search_op op = search_simple[k].op;
+            if (s->is->rev2 && (op == S_RECENT || op == S_NEW || op == S_OLD)) {
+                s->err = "RECENT, NEW and OLD are not IMAP4rev2 search keys"; /* RFC 9051 */
+                return -1;
+            }
             int n = node_new(s, search_simple[k].op);
             if (n >= 0) s->n[n].flag = search_simple[k].flag;
             return n;
@@ -302,84 +319,6 @@ static int has_keyword(const struct petrel_msg_info *m, const char *kw)
     return 0;
 }
 
-/* ASCII case-insensitive substring. */
-static int text_has(const char *h, size_t hn, const char *needle, size_t nn)
-{
-    if (nn == 0) return 1;
-    for (size_t i = 0; i + nn <= hn; i++) {
-        size_t k = 0;
-        while (k < nn) {
-            unsigned char a = (unsigned char)h[i + k], b = (unsigned char)needle[k];
-            if (a >= 'A' && a <= 'Z') a = (unsigned char)(a + 32);
-            if (b >= 'A' && b <= 'Z') b = (unsigned char)(b + 32);
-            if (a != b) break;
-            k++;
-        }
-        if (k == nn) return 1;
-    }
-    return 0;
-}
-
-/* Bytes [off, off + len) of a message in one block (*tmp_r to free), or NULL. */
-static const char *search_bytes(const struct petrel_view *v, uint64_t off, uint64_t len,
-                                char **tmp_r)
-{
-    *tmp_r = NULL;
-    uint64_t o = off;
-    for (unsigned i = 0; i < v->nseg; i++) {
-        if (o >= v->seg[i].n) {
-            o -= v->seg[i].n;
-            continue;
-        }
-        if (v->seg[i].n - o >= len) return (const char *)v->seg[i].p + o;
-        break;
-    }
-    char *b = malloc(len ? len : 1);
-    if (!b) return NULL;
-    uint64_t done = 0;
-    for (unsigned i = 0; i < v->nseg && done < len; i++) {
-        if (off >= v->seg[i].n) {
-            off -= v->seg[i].n;
-            continue;
-        }
-        uint64_t n = v->seg[i].n - off < len - done ? v->seg[i].n - off : len - done;
-        memcpy(b + done, v->seg[i].p + off, n);
-        done += n;
-        off = 0;
-    }
-    *tmp_r = b;
-    return b;
-}
-
-/* A header field's values (unfolded, RFC 2047-decoded) contain the substring. */
-static int search_header(const struct search *s, const struct search_node *n, uint32_t uid,
-                         const char *hdr, size_t hlen)
-{
-    const char *names[1] = {n->field}, *f;
-    size_t fn;
-    if (imap_host->header_fields(s->r, hdr, hlen, names, 1, 0, &f, &fn)) return 0;
-    (void)uid;
-    /* each field: "Name: value\r\n( continuation)*" */
-    size_t i = 0;
-    while (i < fn) {
-        const char *colon = memchr(f + i, ':', fn - i);
-        if (!colon) break;
-        size_t vs = (size_t)(colon - f) + 1, ve = vs;
-        while (ve < fn &&
-               !(f[ve] == '\n' && (ve + 1 >= fn || (f[ve + 1] != ' ' && f[ve + 1] != '\t'))))
-            ve++;
-        const char *d;
-        size_t dn;
-        if (imap_host->decode(s->r, PETREL_DECODE_RFC2047, f + vs, ve - vs, &d, &dn) == 0) {
-            if (text_has(d, dn, n->kw, n->kwlen)) return 1;
-        } else if (text_has(f + vs, ve - vs, n->kw, n->kwlen)) {
-            return 1;
-        }
-        i = ve + 1;
-    }
-    return 0;
-}
-
 /* The day of the message's Date: header; -1 when it has none that parses (no SENT* match). */
 static int64_t search_sent_day(const struct search *s, uint32_t uid)
 {
@@ -393,7 +332,7 @@ static int64_t search_sent_day(const struct search *s, uint32_t uid)
     if (imap_host->msg_view(s->r, mb, uid, &v) ||
         imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_HEADER, &hoff, &hlen, NULL))
         return -1;
-    const char *h = search_bytes(&v, hoff, hlen, &tmp);
+    const char *h = imap_search_bytes(&v, hoff, hlen, &tmp);
     if (h && imap_host->header_fields(s->r, h, (size_t)hlen, names, 1, 0, &f, &fn) == 0 && fn &&
         (colon = memchr(f, ':', fn)) != NULL &&
         imap_rfc5322_day(colon + 1, fn - (size_t)(colon + 1 - f), &day))
@@ -402,46 +341,13 @@ static int64_t search_sent_day(const struct search *s, uint32_t uid)
     return day;
 }
 
-static int search_text(const struct search *s, const struct search_node *n, uint32_t uid)
+static int search_text(struct search *s, const struct search_node *n)
 {
-    struct petrel_view v;
-    uint64_t hoff, hlen, boff, blen;
-    int enc = PETREL_ENC_7BIT;
-    uint32_t mb = s->is->sel.id;
-    if (imap_host->msg_view(s->r, mb, uid, &v) ||
-        imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_HEADER, &hoff, &hlen, NULL) ||
-        imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_TEXT, &boff, &blen, NULL))
-        return 0;
-    int found = 0;
-    char *tmp;
-    if (n->op == S_HEADER || n->op == S_TEXT) {
-        const char *h = search_bytes(&v, hoff, hlen, &tmp);
-        if (h)
-            found = n->op == S_HEADER ? search_header(s, n, uid, h, (size_t)hlen)
-                                      : text_has(h, (size_t)hlen, n->kw, n->kwlen);
-        free(tmp);
-        if (found || n->op == S_HEADER) return found;
-    }
-    const char *b = search_bytes(&v, boff, blen, &tmp);
-    if (b) {
-        found = text_has(b, (size_t)blen, n->kw, n->kwlen);
-        /* a single-part QP/base64 body is searched decoded too */
-        uint64_t o2, l2;
-        const char *d;
-        size_t dn;
-        if (!found &&
-            imap_host->msg_section(s->r, mb, uid, "1", 1, PETREL_SECTION_BODY, &o2, &l2, &enc) ==
-                0 &&
-            o2 == boff && (enc == PETREL_ENC_QP || enc == PETREL_ENC_BASE64) &&
-            imap_host->decode(s->r, enc, b, (size_t)blen, &d, &dn) == 0)
-            found = text_has(d, dn, n->kw, n->kwlen);
-    }
-    free(tmp);
-    return found;
+    if (n->op == S_HEADER) return imap_search_msg_header(&s->msg, n->field, n->fold, n->foldlen);
+    return imap_search_msg_text(&s->msg, n->op == S_TEXT, n->fold, n->foldlen);
 }
 
-static int search_eval(const struct search *s, int ni, const struct petrel_msg_info *m,
-                       uint32_t idx)
+static int search_eval(struct search *s, int ni, const struct petrel_msg_info *m, uint32_t idx)
 {
     const struct search_node *n = &s->n[ni];
     int64_t day = m->internal_date >= 0 ? m->internal_date / 86400 : -1;
@@ -493,7 +399,7 @@ static int search_eval(const struct search *s, int ni, const struct petrel_msg_i
     case S_HEADER:
     case S_BODY:
     case S_TEXT:
-        return search_text(s, n, m->uid);
+        return search_text(s, n);
     case S_AND:
         for (int k = n->a; k >= 0; k = s->n[k].next)
             if (!search_eval(s, k, m, idx)) return 0;
@@ -542,8 +448,10 @@ static int search_cb(const struct petrel_msg_info *m, void *arg)
 
 static void search_free(struct search *s)
 {
-    for (int k = 0; k < s->count; k++)
+    for (int k = 0; k < s->count; k++) {
         free(s->n[k].ranges);
+        free(s->n[k].fold);
+    }
     free(s->hits);
     free(s);
 }
@@ -577,37 +485,42 @@ static int search_return_parse(struct imap_session *is, const struct imap_arg *l
     return 0;
 }
 
-/* The hits (ascending) as a sequence set: 1:3,7,9:10. */
-static void search_write_set(struct imap_session *is, const uint32_t *v, uint32_t n)
-{
-    for (uint32_t k = 0; k < n;) {
-        uint32_t j = k;
-        while (j + 1 < n && v[j + 1] == v[j] + 1)
-            j++;
-        if (j == k)
-            imap_host->writef(is->s, "%s%u", k ? "," : "", v[k]);
-        else
-            imap_host->writef(is->s, "%s%u:%u", k ? "," : "", v[k], v[j]);
-        k = j + 1;
-    }
-}
-
-/* * ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set [MODSEQ m] */
-static void search_write_esearch(struct search *s, unsigned ret, int uid_mode)
+/*
+ * "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set [MODSEQ m]" or
+ * "* SEARCH n n .. [(MODSEQ m)]": the start of the line here, the numbers and
+ * the tagged OK through search_out.c (streamed). Takes s->hits.
+ */
+static void search_respond(struct search *s, unsigned ret, int uid_mode)
 {
     struct imap_session *is = s->is;
-    imap_host->writef(is->s, "* ESEARCH (TAG \"%s\")%s", is->p->tag, uid_mode ? " UID" : "");
-    if (s->nhits && (ret & SEARCH_RET_MIN)) imap_host->writef(is->s, " MIN %u", s->hits[0]);
-    if (s->nhits && (ret & SEARCH_RET_MAX))
-        imap_host->writef(is->s, " MAX %u", s->hits[s->nhits - 1]);
-    if (ret & SEARCH_RET_COUNT) imap_host->writef(is->s, " COUNT %u", s->nhits);
-    if (s->nhits && (ret & SEARCH_RET_ALL)) {
-        imap_host->write(is->s, " ALL ", 5);
-        search_write_set(is, s->hits, s->nhits);
-    }
+    char tail[64];
+    int esearch = (ret & ~SEARCH_RET_SAVE) != 0, list = 0;
     if (s->modseq && s->nhits)
-        imap_host->writef(is->s, " MODSEQ %llu", (unsigned long long)s->maxmodseq);
-    imap_host->write(is->s, "\r\n", 2);
+        snprintf(tail, sizeof(tail), esearch ? " MODSEQ %llu\r\n" : " (MODSEQ %llu)\r\n",
+                 (unsigned long long)s->maxmodseq);
+    else
+        snprintf(tail, sizeof(tail), "\r\n");
+    if (esearch) {
+        imap_host->writef(is->s, "* ESEARCH (TAG \"%s\")%s", is->p->tag, uid_mode ? " UID" : "");
+        if (s->nhits && (ret & SEARCH_RET_MIN)) imap_host->writef(is->s, " MIN %u", s->hits[0]);
+        if (s->nhits && (ret & SEARCH_RET_MAX))
+            imap_host->writef(is->s, " MAX %u", s->hits[s->nhits - 1]);
+        if (ret & SEARCH_RET_COUNT) imap_host->writef(is->s, " COUNT %u", s->nhits);
+        if (s->nhits && (ret & SEARCH_RET_ALL)) {
+            imap_host->write(is->s, " ALL ", 5);
+            list = 1;
+        }
+    } else if (!ret) {
+        imap_host->write(is->s, "* SEARCH", 8);
+        list = 1;
+    } else { /* SAVE alone: no ESEARCH response (RFC 5182 2.1) */
+        tail[0] = '\0';
+    }
+    uint32_t *hits = s->hits, n = s->nhits;
+    if (!list) n = 0;
+    s->hits = NULL;
+    s->nhits = 0;
+    imap_search_out_start(is, hits, n, esearch, uid_mode, tail);
 }
 
 /*
@@ -665,10 +578,16 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
     if (is->rev2 && !ret) ret = SEARCH_RET_ALL; /* RFC 9051 has no * SEARCH response */
     if (i + 1 < p->nargs && imap_arg_is_atom(p, &p->args[i], "CHARSET")) {
         const char *cs = imap_arg_str(p, &p->args[i + 1]);
+        if (is->utf8_accept) { /* RFC 6855 3 (RFC 9755): conflicting charset labels */
+            if (ret & SEARCH_RET_SAVE) search_save_clear(is);
+            search_free(s);
+            imap_reply_bad(is, "CHARSET is not allowed after ENABLE UTF8=ACCEPT");
+            return;
+        }
         if (!cs || (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0)) {
             if (ret & SEARCH_RET_SAVE) search_save_clear(is);
             search_free(s);
-            imap_reply(is, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+            imap_reply(is, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
             return;
         }
         i += 2;
@@ -693,10 +612,12 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
         s->r = imap_host->read_begin(is->s);
         struct petrel_msg_info m = {.struct_size = sizeof(m)};
         int grc = s->r ? imap_host->msg_get(s->r, is->sel.id, is->sel.uids[k], &m) : PETREL_EIO;
+        imap_search_msg_init(&s->msg, s->r, is->sel.id, is->sel.uids[k]);
         if (grc == 0)
             search_cb(&m, &run);
         else if (grc != PETREL_ENOTFOUND)
             rc = grc;
+        imap_search_msg_clear(&s->msg);
         imap_host->read_end(&s->r);
     }
     if ((rc && rc != 1) || run.failed ||
@@ -705,19 +626,8 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
         imap_reply(is, "NO", "[UNAVAILABLE] Search failed");
         return;
     }
-    if (ret & ~SEARCH_RET_SAVE) /* SAVE alone: no ESEARCH response (RFC 5182 2.1) */
-        search_write_esearch(s, ret, uid_mode);
-    else if (!ret) {
-        imap_host->write(is->s, "* SEARCH", 8);
-        for (uint32_t k = 0; k < s->nhits; k++)
-            imap_host->writef(is->s, " %u", s->hits[k]);
-        if (s->modseq && s->nhits)
-            imap_host->writef(is->s, " (MODSEQ %llu)", (unsigned long long)s->maxmodseq);
-        imap_host->write(is->s, "\r\n", 2);
-    }
+    search_respond(s, ret, uid_mode);
     search_free(s);
-    imap_selected_sync(is, 0);
-    imap_reply(is, "OK", "%sSEARCH completed", uid_mode ? "UID " : "");
 }
 
 void imap_cmd_search(struct imap_session *is)

@@ -35,6 +35,42 @@ static int uid_collect_cb(const struct petrel_msg_info *m, void *arg)
     return 0;
 }
 
+/*
+ * The session's UID map at SELECT: one host call into an array sized from
+ * the mailbox's message count in the same read (ABI 1.1 msg_uids), else a
+ * callback per message. 0, 1 (stopped: uv->failed) or the host's error.
+ */
+static int uid_vec_load(petrel_read *r, const struct petrel_mailbox_info *mb, struct uid_vec *uv)
+{
+    if (PETREL_HOST_HAS(imap_host, msg_uids) && mb->messages <= IMAP_MAX_MESSAGES) {
+        uint32_t cap = mb->messages + 16; /* a little room for new mail before the first growth */
+        uv->v = malloc(cap * sizeof(*uv->v));
+        if (uv->v) {
+            uv->cap = cap;
+            int rc = imap_host->msg_uids(r, mb->id, uv->v, cap, &uv->n, &uv->first_unseen);
+            if (rc != PETREL_ETOOBIG) return rc;
+            uv->n = 0; /* the count did not match the messages: the slow way */
+            uv->first_unseen = 0;
+        }
+    }
+    return imap_host->msg_list(r, mb->id, 1, UINT32_MAX, uid_collect_cb, uv);
+}
+
+/* \Recent messages (UID >= first_recent_uid) from the UID map just built: no second walk. */
+static uint32_t uid_vec_recent(const struct uid_vec *uv, const struct petrel_mailbox_info *mb)
+{
+    if (!mb->first_recent_uid || mb->first_recent_uid >= mb->uidnext) return 0;
+    uint32_t lo = 0, hi = uv->n; /* the first index whose UID is >= first_recent_uid */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (uv->v[mid] < mb->first_recent_uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return uv->n - lo;
+}
+
 void imap_selected_clear(struct imap_session *is)
 {
     if (is->sel.id) imap_host->unwatch(is->s);
@@ -51,42 +87,72 @@ static int keyword_cb(const char *name, void *arg)
     return 0;
 }
 
+/*
+ * The SELECT/EXAMINE parameters (RFC 4466 2.1): CONDSTORE (RFC 7162 3.1.8) and
+ * QRESYNC (...) (3.2.5), in a list after the name. 0, or -1 (reply sent).
+ */
+static int select_params(struct imap_session *is, int *cs_r, struct imap_qresync_req *q)
+{
+    struct imap_parser *p = is->p;
+    *cs_r = 0;
+    memset(q, 0, sizeof(*q));
+    if (p->nargs < 1 || !imap_arg_is_string(&p->args[0])) goto bad;
+    if (p->nargs == 1) return 0;
+    if (p->args[1].type != IMAP_ARG_LIST || p->args[1].end != p->nargs || p->nargs == 2) goto bad;
+    for (uint32_t j = 2; j < p->nargs;) {
+        if (imap_arg_is_atom(p, &p->args[j], "CONDSTORE") && !*cs_r) {
+            *cs_r = 1;
+            j++;
+        } else if (imap_arg_is_atom(p, &p->args[j], "QRESYNC") && !q->on && j + 1 < p->nargs) {
+            if (imap_qresync_parse(is, j + 1, q)) return -1;
+            j = p->args[j + 1].type == IMAP_ARG_LIST ? p->args[j + 1].end : j + 2;
+        } else {
+            imap_uidset_free(&q->known);
+            goto bad;
+        }
+    }
+    return 0;
+bad:
+    imap_reply_bad(is, "SELECT/EXAMINE mailbox [(CONDSTORE) | (QRESYNC (uidvalidity modseq ..))]");
+    return -1;
+}
+
 static void imap_select(struct imap_session *is, int readonly)
 {
     struct imap_parser *p = is->p;
     char name[IMAP_MAX_NAME * 2];
-    int cs = p->nargs == 3 && p->args[1].type == IMAP_ARG_LIST && p->args[1].end == 3 &&
-             imap_arg_is_atom(p, &p->args[2], "CONDSTORE");
-    if ((p->nargs != 1 && !cs) || !imap_arg_is_string(&p->args[0])) {
-        imap_reply_bad(is, "SELECT/EXAMINE mailbox [(CONDSTORE)]");
-        return;
-    }
-    if (cs) imap_condstore_enable(is);
+    int cs;
+    struct imap_qresync_req q;
+    if (select_params(is, &cs, &q)) return;
+    if (cs || q.on) imap_condstore_enable(is);
     if (is->state == IMAP_STATE_SELECTED) {
         /* a failed SELECT leaves nothing selected; [CLOSED] (RFC 9051 7.1, RFC 7162
          * 3.2.11) separates the old mailbox's responses from the new one's */
         imap_state_enter(is, IMAP_STATE_AUTH);
         imap_host->writef(is->s, "* OK [CLOSED] Previous mailbox closed\r\n");
     }
-    if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) return;
+    if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) {
+        imap_uidset_free(&q.known);
+        return;
+    }
     petrel_read *r = imap_host->read_begin(is->s);
     struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
     struct uid_vec uv = {0};
     int rc = r ? imap_host->mailbox_get(r, name, &mb) : PETREL_EIO;
-    if (rc == 0) rc = imap_host->msg_list(r, mb.id, 1, UINT32_MAX, uid_collect_cb, &uv);
+    if (rc == 0) rc = uid_vec_load(r, &mb, &uv);
     if (rc == 1) rc = 0;
     if (rc || uv.failed) {
         imap_host->read_end(&r);
         free(uv.v);
+        imap_uidset_free(&q.known);
         imap_reply(is, "NO",
                    rc == PETREL_ENOTFOUND ? "[NONEXISTENT] No such mailbox"
                                           : "[UNAVAILABLE] Cannot open the mailbox");
         return;
     }
-    uint32_t recent = imap_recent_count(r, &mb);
+    uint32_t recent = uid_vec_recent(&uv, &mb);
     imap_host->writef(is->s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
     imap_host->mailbox_keywords(r, mb.id, keyword_cb, is);
-    imap_host->read_end(&r);
     imap_host->writef(is->s, ")\r\n* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
                       readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
     imap_host->writef(is->s, "* %u EXISTS\r\n", uv.n);
@@ -107,11 +173,15 @@ static void imap_select(struct imap_session *is, int readonly)
     is->sel.id = mb.id;
     is->sel.uidvalidity = mb.uidvalidity;
     is->sel.highestmodseq = mb.highestmodseq;
+    is->sel.synced_modseq = mb.highestmodseq;
     is->sel.readonly = readonly;
     is->sel.first_recent_uid = recent ? mb.first_recent_uid : UINT32_MAX;
     is->sel.uids = uv.v;
     is->sel.nuids = uv.n;
     is->sel.cap = uv.cap;
+    imap_qresync_select(is, r, &q, mb.uidnext); /* same snapshot as the numbers above */
+    imap_host->read_end(&r);
+    imap_uidset_free(&q.known);
     imap_state_enter(is, IMAP_STATE_SELECTED);
     imap_host->watch(is->s, mb.id);
     if (!readonly && recent) {
@@ -207,7 +277,7 @@ static int flag_changed_cb(const struct petrel_msg_info *m, void *arg)
     if (m->modseq > fc->maxmodseq) fc->maxmodseq = m->modseq;
     if (m->uid > fc->last_uid) /* new to the client: it fetches what it needs */
         return 0;
-    uint32_t lo = 0, hi = is->sel.nown; /* own changes are sorted by uid (one write) */
+    uint32_t lo = 0, hi = is->sel.nown; /* own changes are sorted by uid (the sync sorts) */
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (is->sel.own[mid].uid < m->uid)
@@ -215,13 +285,40 @@ static int flag_changed_cb(const struct petrel_msg_info *m, void *arg)
         else
             hi = mid;
     }
-    if (lo < is->sel.nown && is->sel.own[lo].uid == m->uid && is->sel.own[lo].modseq == m->modseq)
-        return 0; /* this session's own change, already reported */
+    for (; lo < is->sel.nown && is->sel.own[lo].uid == m->uid; lo++)
+        if (is->sel.own[lo].modseq == m->modseq) return 0; /* already reported */
     if (!uid_find(is->sel.uids, is->sel.nuids, m->uid, &idx)) return 0;
     imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", idx + 1, m->uid);
     imap_write_flags(is, m->flags, m->keywords, m->nkeywords);
     if (is->condstore) imap_host->writef(is->s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
     imap_host->write(is->s, ")\r\n", 3);
+    return 0;
+}
+
+static int own_cmp(const void *a, const void *b)
+{
+    const struct imap_own_change *x = a, *y = b;
+    return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+struct held_ctx {
+    const struct imap_selected *sel;
+    uint64_t min; /* the lowest modseq of an expunge still in the map */
+};
+
+static int held_min_cb(uint32_t uid, uint64_t modseq, void *arg)
+{
+    struct held_ctx *hc = arg;
+    uint32_t idx;
+    if (modseq < hc->min && uid_find(hc->sel->uids, hc->sel->nuids, uid, &idx)) hc->min = modseq;
+    return 0;
+}
+
+static int vanished_max_cb(uint32_t uid, uint64_t modseq, void *arg)
+{
+    (void)uid;
+    uint64_t *max = arg;
+    if (modseq > *max) *max = modseq;
     return 0;
 }
 
@@ -243,16 +340,23 @@ void imap_selected_sync(struct imap_session *is, int expunge_ok)
     }
     uint32_t kept = 0, last = sel->nuids ? sel->uids[sel->nuids - 1] : 0;
     uint32_t removed = 0, idx;
+    /* QRESYNC (RFC 7162 3.2.10.2): one "* VANISHED uids" instead of the EXPUNGEs */
+    struct imap_setw vw = {.prefix = "* VANISHED "};
     for (uint32_t i = 0; i < sel->nuids; i++) {
         if (expunge_ok && !uid_find(now.v, now.n, sel->uids[i], &idx)) {
-            imap_host->writef(is->s, "* %u EXPUNGE\r\n", i + 1 - removed);
+            if (is->qresync)
+                imap_setw_add(is, &vw, sel->uids[i]);
+            else
+                imap_host->writef(is->s, "* %u EXPUNGE\r\n", i + 1 - removed);
             removed++;
             continue;
         }
         sel->uids[kept++] = sel->uids[i];
     }
+    imap_setw_end(is, &vw);
     sel->nuids = kept;
     uid_find(now.v, now.n, last + 1, &idx);
+    uint32_t held = kept - idx; /* expunged, still in the map (!expunge_ok) */
     uint32_t added = now.n - idx;
     if (added) {
         if (sel->nuids + added > sel->cap) {
@@ -267,29 +371,67 @@ void imap_selected_sync(struct imap_session *is, int expunge_ok)
         memcpy(sel->uids + sel->nuids, now.v + idx, added * sizeof(uint32_t));
         sel->nuids += added;
     }
-    if (added) imap_host->writef(is->s, "* %u EXISTS\r\n", sel->nuids);
+    if (added) {
+        imap_host->writef(is->s, "* %u EXISTS\r\n", sel->nuids);
+        if (!is->rev2) {
+            /* RFC 3501 2.3.2 / 7.3.2: new messages are \Recent in this IMAP4rev1 session
+             * (docs/imap.md: they are not taken from the store, the next SELECT sees them too) */
+            uint32_t first_new = now.v[idx], k;
+            if (first_new < sel->first_recent_uid) sel->first_recent_uid = first_new;
+            uid_find(sel->uids, sel->nuids, sel->first_recent_uid, &k);
+            imap_host->writef(is->s, "* %u RECENT\r\n", sel->nuids - k);
+        }
+    }
+    uint64_t before = sel->highestmodseq;
+    if (sel->nown > 1) qsort(sel->own, sel->nown, sizeof(*sel->own), own_cmp);
     struct flag_ctx fc = {is, 0, last};
     imap_host->msg_changed_since(r, sel->id, sel->highestmodseq, flag_changed_cb, &fc);
     if (fc.maxmodseq > sel->highestmodseq) sel->highestmodseq = fc.maxmodseq;
+    if (expunge_ok) {
+        /* every change of this snapshot is reported now: its highest modseq is the
+         * messages' (reported above) or an expunge record's */
+        uint64_t vmax = 0;
+        imap_host->msg_vanished_since(r, sel->id, before, vanished_max_cb, &vmax);
+        sel->synced_modseq = vmax > sel->highestmodseq ? vmax : sel->highestmodseq;
+    } else if (held && is->qresync) {
+        /* expunges held back while MODSEQs past them went out: a HIGHESTMODSEQ below the
+         * first of them, which the client must prefer (RFC 7162 6; RFC 5162 erratum 1810) */
+        struct held_ctx hc = {sel, UINT64_MAX};
+        imap_host->msg_vanished_since(r, sel->id, sel->synced_modseq, held_min_cb, &hc);
+        if (hc.min != UINT64_MAX && hc.min > 1)
+            imap_host->writef(is->s, "* OK [HIGHESTMODSEQ %llu] Expunges pending\r\n",
+                              (unsigned long long)(hc.min - 1));
+    }
     sel->nown = 0;
     imap_host->read_end(&r);
     free(now.v);
 }
 
+/* Appends (uid, modseq) to the changes the next sync does not echo. 0, or -1 (no memory). */
+static int own_add(struct imap_selected *sel, uint32_t uid, uint64_t modseq)
+{
+    if (sel->nown == sel->owncap) {
+        uint32_t cap = sel->owncap ? sel->owncap * 2 : 16;
+        struct imap_own_change *nv = realloc(sel->own, cap * sizeof(*nv));
+        if (!nv) return -1; /* the change is echoed once more: harmless */
+        sel->own = nv;
+        sel->owncap = cap;
+    }
+    sel->own[sel->nown].uid = uid;
+    sel->own[sel->nown++].modseq = modseq;
+    return 0;
+}
+
 void imap_selected_own(struct imap_session *is, petrel_write *w, const uint32_t *uids, uint32_t n)
 {
-    struct imap_selected *sel = &is->sel;
     for (uint32_t k = 0; k < n; k++) {
         uint64_t modseq = 0;
         if (imap_host->w_result(w, (int)k, 0, NULL, &modseq) != 0 || modseq == 0) continue;
-        if (sel->nown == sel->owncap) {
-            uint32_t cap = sel->owncap ? sel->owncap * 2 : 16;
-            struct imap_own_change *nv = realloc(sel->own, cap * sizeof(*nv));
-            if (!nv) return; /* the change is echoed once more: harmless */
-            sel->own = nv;
-            sel->owncap = cap;
-        }
-        sel->own[sel->nown].uid = uids[k];
-        sel->own[sel->nown++].modseq = modseq;
+        if (own_add(&is->sel, uids[k], modseq)) return;
     }
+}
+
+void imap_selected_reported(struct imap_session *is, uint32_t uid, uint64_t modseq)
+{
+    if (modseq > is->sel.highestmodseq) (void)own_add(&is->sel, uid, modseq);
 }

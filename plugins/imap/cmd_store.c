@@ -156,35 +156,39 @@ void imap_store_write_done(struct imap_session *is, petrel_write *w, int rc)
     struct imap_store *st = is->store;
     if (rc == 0) imap_selected_own(is, w, st->uids, st->n);
     uint32_t nmod = 0;
-    if (rc == 0 && !st->silent) {
-        petrel_read *r = imap_host->read_begin(is->s);
-        for (uint32_t k = 0; r && k < st->n; k++) {
-            struct petrel_msg_info m = {.struct_size = sizeof(m)};
-            uint32_t lo = 0, hi = is->sel.nuids;
-            int orc = imap_host->w_result(w, (int)k, 0, NULL, NULL);
-            if (orc == PETREL_EMODIFIED)
-                st->uids[nmod++] = st->uids[k]; /* kept in order, k >= nmod */
-            if (orc != 0 || imap_host->msg_get(r, is->sel.id, st->uids[k], &m) != 0) continue;
-            while (lo < hi) { /* the message's sequence number */
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (is->sel.uids[mid] < m.uid)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            imap_host->writef(is->s, "* %u FETCH (FLAGS ", lo + 1);
-            imap_write_flags(is, m.flags, m.keywords, m.nkeywords);
-            if (st->uid_mode) imap_host->writef(is->s, " UID %u", m.uid);
-            if (is->condstore)
-                imap_host->writef(is->s, " MODSEQ (%llu)", (unsigned long long)m.modseq);
-            imap_host->write(is->s, ")\r\n", 3);
+    /* RFC 7162: with CONDSTORE on, every untagged FETCH carries UID and MODSEQ (3.2.4); a
+     * conditional STORE answers with FETCH (MODSEQ) even when .SILENT (3.1.3) */
+    int answer = rc == 0 && (!st->silent || st->conditional);
+    petrel_read *r = answer ? imap_host->read_begin(is->s) : NULL;
+    for (uint32_t k = 0; rc == 0 && k < st->n; k++) {
+        struct petrel_msg_info m = {.struct_size = sizeof(m)};
+        uint32_t lo = 0, hi = is->sel.nuids;
+        int orc = imap_host->w_result(w, (int)k, 0, NULL, NULL);
+        if (orc == PETREL_EMODIFIED) st->uids[nmod++] = st->uids[k]; /* kept in order, k >= nmod */
+        if (!r || orc != 0 || imap_host->msg_get(r, is->sel.id, st->uids[k], &m) != 0) continue;
+        while (lo < hi) { /* the message's sequence number */
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (is->sel.uids[mid] < m.uid)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        imap_host->read_end(&r);
+        const char *sep = "";
+        imap_host->writef(is->s, "* %u FETCH (", lo + 1);
+        if (!st->silent) {
+            imap_host->write(is->s, "FLAGS ", 6);
+            imap_write_flags(is, m.flags, m.keywords, m.nkeywords);
+            sep = " ";
+        }
+        if (st->uid_mode || is->condstore) {
+            imap_host->writef(is->s, "%sUID %u", sep, m.uid);
+            sep = " ";
+        }
+        if (is->condstore)
+            imap_host->writef(is->s, "%sMODSEQ (%llu)", sep, (unsigned long long)m.modseq);
+        imap_host->write(is->s, ")\r\n", 3);
     }
-    if (rc == 0 && st->silent)
-        for (uint32_t k = 0; k < st->n; k++)
-            if (imap_host->w_result(w, (int)k, 0, NULL, NULL) == PETREL_EMODIFIED)
-                st->uids[nmod++] = st->uids[k];
+    imap_host->read_end(&r);
     int uid_mode = st->uid_mode;
     if (rc == 0 && nmod) {
         imap_selected_sync(is, 0); /* appends only: the numbers below stay valid */
@@ -240,6 +244,7 @@ static int expunge_start(struct imap_session *is, const struct imap_range *r, si
         imap_host->write_free(&c.w);
         return rc ? -1 : 0;
     }
+    is->store->n = c.n; /* operations: the reply says whether one succeeded */
     is->pending = IMAP_PEND_EXPUNGE;
     is->mode = IMAP_MODE_WAIT;
     return 1;
@@ -303,9 +308,11 @@ int imap_close_expunge(struct imap_session *is)
 
 void imap_expunge_write_done(struct imap_session *is, petrel_write *w, int rc)
 {
-    (void)w;
     int close = is->store && is->store->close;
     int uid_mode = is->store && is->store->uid_mode;
+    int expunged = 0;
+    for (uint32_t k = 0; rc == 0 && is->store && k < is->store->n && !expunged; k++)
+        expunged = imap_host->w_result(w, (int)k, 0, NULL, NULL) == 0;
     imap_store_free(is);
     if (rc) imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_expunge_failed rc=%d", rc);
     if (close) {
@@ -318,7 +325,11 @@ void imap_expunge_write_done(struct imap_session *is, petrel_write *w, int rc)
         return;
     }
     imap_selected_sync(is, 1);
-    imap_reply(is, "OK", "%sEXPUNGE completed", uid_mode ? "UID " : "");
+    if (is->qresync && expunged) /* RFC 7162 3.2.7, 3.2.9 (never for CLOSE: 3.2.8) */
+        imap_reply(is, "OK", "[HIGHESTMODSEQ %llu] %sEXPUNGE completed",
+                   (unsigned long long)is->sel.synced_modseq, uid_mode ? "UID " : "");
+    else
+        imap_reply(is, "OK", "%sEXPUNGE completed", uid_mode ? "UID " : "");
 }
 
 void imap_cmd_uid(struct imap_session *is)

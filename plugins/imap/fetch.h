@@ -44,6 +44,8 @@ struct imap_fetch {
     uint32_t items;
     int uid_mode;
     uint64_t changedsince; /* CHANGEDSINCE modifier: only messages with a greater modseq */
+    int has_changedsince;  /* CHANGEDSINCE given (0 is a valid value) */
+    int vanished;          /* VANISHED modifier (QRESYNC, RFC 7162 3.2.6) */
     struct fetch_body bodies[FETCH_MAX_BODIES];
     unsigned nbodies;
     struct imap_range *ranges; /* index ranges, inclusive */
@@ -59,7 +61,8 @@ struct imap_fetch {
 /* 1 when some item is BINARY[..] or BINARY.SIZE[..]. */
 int imap_fetch_has_binary(const struct imap_fetch *f);
 
-/* Items from args[i] (an atom or a list) and an optional (CHANGEDSINCE n) after it. 0 or -1. */
+/* Items from args[i] (an atom or a list) and optional modifiers after it:
+ * (CHANGEDSINCE n [VANISHED]), in either order. 0 or -1. */
 int imap_fetch_parse(struct imap_parser *p, uint32_t i, struct imap_fetch *f);
 
 #endif

@@ -209,24 +209,32 @@ static int fetch_item(struct imap_fetch *f, const char *s, size_t n)
     return fetch_body_item(f, s, n);
 }
 
-/* "(CHANGEDSINCE n)" at args[i] to the end. */
+/* "(CHANGEDSINCE n [VANISHED])" at args[i] to the end (RFC 7162 3.1.4.1, 3.2.6). */
 static int fetch_modifiers(struct imap_parser *p, uint32_t i, struct imap_fetch *f)
 {
     if (i == p->nargs) return 0;
     const struct imap_arg *a = &p->args[i];
-    if (a->type != IMAP_ARG_LIST || a->end != p->nargs || p->nargs != i + 3 ||
-        !imap_arg_is_atom(p, &p->args[i + 1], "CHANGEDSINCE") ||
-        p->args[i + 2].type != IMAP_ARG_ATOM)
-        return -1;
-    const char *s = imap_arg_str(p, &p->args[i + 2]);
-    uint64_t v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
+    if (a->type != IMAP_ARG_LIST || a->end != p->nargs || a->end == i + 1) return -1;
+    for (uint32_t j = i + 1; j < a->end;) {
+        if (imap_arg_is_atom(p, &p->args[j], "VANISHED") && !f->vanished) {
+            f->vanished = 1;
+            j++;
+            continue;
+        }
+        if (!imap_arg_is_atom(p, &p->args[j], "CHANGEDSINCE") || f->has_changedsince ||
+            j + 1 >= a->end || p->args[j + 1].type != IMAP_ARG_ATOM || p->args[j + 1].len == 0)
+            return -1;
+        const char *s = imap_arg_str(p, &p->args[j + 1]);
+        uint64_t v = 0;
+        for (; *s; s++) {
+            if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return -1;
+            v = v * 10 + (uint64_t)(*s - '0');
+        }
+        f->changedsince = v;
+        f->has_changedsince = 1;
+        f->items |= FETCH_MODSEQ;
+        j += 2;
     }
-    if (p->args[i + 2].len == 0) return -1;
-    f->changedsince = v;
-    f->items |= FETCH_MODSEQ;
     return 0;
 }
 

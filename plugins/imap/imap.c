@@ -38,6 +38,11 @@ void imap_state_enter(struct imap_session *is, enum imap_state st)
         is->p->text_max = IMAP_PARSER_TEXT_MAX;
         is->p->literal_max = IMAP_PARSER_LITERAL_MAX;
         is->p->append_literal_max = is->max_message_size;
+        is->p->append_total_max = imap_multiappend_ok() ? IMAP_MULTIAPPEND_MAX_BYTES : 0;
+        if (is->p->append_total_max < is->max_message_size)
+            is->p->append_total_max = is->max_message_size;
+        /* + 1: the mailbox name may be a literal too */
+        is->p->append_literals_max = imap_multiappend_ok() ? IMAP_MULTIAPPEND_MAX_MESSAGES + 1 : 2;
     }
     is->state = st;
 }
@@ -78,6 +83,7 @@ static void imap_session_end(petrel_session *s, void *data)
     struct imap_session *is = data;
     if (!is) return;
     imap_fetch_free(is);
+    imap_search_out_free(is);
     imap_store_free(is);
     imap_copy_free(is);
     imap_selected_clear(is);
@@ -223,6 +229,7 @@ static void imap_on_writable(petrel_session *s, void *data)
 {
     (void)s;
     imap_fetch_on_writable(data);
+    imap_search_on_writable(data);
 }
 
 static const char *imap_refuse_line(petrel_listener *l)

@@ -23,6 +23,10 @@
 #define IMAP_SASL_CHALLENGE_MAX 512
 #define IMAP_MAX_KEYWORDS 32 /* keywords in one APPEND/STORE */
 #define IMAP_MAX_KEYWORD_LEN 100
+/* MULTIAPPEND (RFC 3502): messages in one APPEND, and their literal bytes together (at
+ * least max_message_size, so that a single APPEND of the largest message still fits). */
+#define IMAP_MULTIAPPEND_MAX_MESSAGES 100
+#define IMAP_MULTIAPPEND_MAX_BYTES (64ull << 20)
 
 extern const struct petrel_host *imap_host;
 
@@ -62,6 +66,9 @@ struct imap_selected {
     uint32_t id;
     uint32_t uidvalidity;
     uint64_t highestmodseq; /* what this session has reported */
+    /* after a sync that reported expunges (expunge_ok): the highest modseq of the
+     * mailbox's changes the client now knows all about (HIGHESTMODSEQ of EXPUNGE's OK) */
+    uint64_t synced_modseq;
     int readonly;
     uint32_t first_recent_uid; /* \Recent for this session: uid >= this (SELECT time) */
     uint32_t *uids;            /* sorted ascending; changed only at the legal points */
@@ -90,13 +97,17 @@ struct imap_session {
     unsigned auth_failures;
     int rev2;      /* ENABLE IMAP4rev2 seen: UTF-8 names, ESEARCH, no RECENT (RFC 9051) */
     int condstore; /* CONDSTORE enabled (RFC 7162 3.1): MODSEQ in FETCH responses */
+    int qresync;   /* ENABLE QRESYNC seen (RFC 7162 3.2): VANISHED instead of EXPUNGE */
     enum imap_pending pending;
     struct imap_selected sel;
     char sasl_mech[16];
     uint32_t append_mailbox, append_uidvalidity;
+    uint32_t append_count; /* messages of the pending (MULTI)APPEND: write ops 0..n-1 */
     struct imap_fetch *fetch; /* a FETCH being streamed (on_writable resumes it) */
     struct imap_store *store; /* a STORE waiting for its commit */
     struct imap_copy *copy;   /* a COPY/MOVE waiting for its commit */
+    struct imap_search_out *search_out; /* a SEARCH result being streamed (search_out.c) */
+    int utf8_accept; /* ENABLE UTF8=ACCEPT seen (RFC 6855/9755): UTF-8 names and strings */
 };
 
 struct imap_flags {
@@ -201,13 +212,17 @@ void imap_select_write_done(struct imap_session *is, petrel_write *w, int rc);
 void imap_selected_clear(struct imap_session *is);
 /*
  * Brings the session's view of the selected mailbox up to date and sends
- * EXPUNGE / EXISTS / FETCH FLAGS. expunge_ok = 0 during FETCH/STORE/SEARCH
+ * EXPUNGE (VANISHED with QRESYNC) / EXISTS (+ RECENT in IMAP4rev1) / FETCH FLAGS;
+ * after a full sync sel.synced_modseq is set. expunge_ok = 0 during FETCH/STORE/SEARCH
  * (RFC 3501 7.4.1): then expunges are held back for a later legal point.
  */
 void imap_selected_sync(struct imap_session *is, int expunge_ok);
 /* Records the flag changes of a committed write (ops 0..n-1 on uids[k], ascending) as the
  * session's own; the next imap_selected_sync skips them and forgets the list. */
 void imap_selected_own(struct imap_session *is, petrel_write *w, const uint32_t *uids, uint32_t n);
+/* A FETCH response just sent the FLAGS of uid at modseq: the next sync does not repeat them
+ * (only changes it would report, modseq > the session's, are remembered). */
+void imap_selected_reported(struct imap_session *is, uint32_t uid, uint64_t modseq);
 
 /* flags.c: flags of args [first, end) (list members); 0 or -1 (bad flag). */
 int imap_flags_parse(struct imap_session *is, uint32_t first, uint32_t end, struct imap_flags *f);
@@ -215,7 +230,14 @@ int imap_flags_parse(struct imap_session *is, uint32_t first, uint32_t end, stru
 /* cmd_append.c */
 void imap_cmd_append(struct imap_session *is);
 void imap_append_write_done(struct imap_session *is, petrel_write *w, int rc);
+/* 1 when the host can make a write all-or-nothing (w_atomic): MULTIAPPEND is offered. */
+int imap_multiappend_ok(void);
 int imap_date_time_parse(const char *s, size_t n, int64_t *t_r);
+
+/* cmd_quota.c: QUOTA (RFC 9208), one root "" per user */
+void imap_cmd_getquotaroot(struct imap_session *is);
+void imap_cmd_getquota(struct imap_session *is);
+void imap_cmd_setquota(struct imap_session *is);
 
 /* seqset.c: the set argument a as sorted, merged, inclusive index ranges
  * (malloc'd, free it). "$" is the saved search result (SEARCHRES): its UIDs
@@ -250,6 +272,22 @@ void imap_copy_free(struct imap_session *is);
 /* cmd_search.c */
 void imap_cmd_search(struct imap_session *is);
 void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0);
+/* 1 when mailbox names go both ways in UTF-8 and quoted strings may hold UTF-8
+ * (IMAP4rev2 or UTF8=ACCEPT enabled), 0 for modified UTF-7 (IMAP4rev1). */
+static inline int imap_utf8_names(const struct imap_session *is)
+{
+    return is->rev2 || is->utf8_accept;
+}
+
+/* search_out.c: streams the numbers of a SEARCH response through the host's
+ * back-pressure. The line's start is already written; hits (malloc'd, taken
+ * over) follow as " 1 2 3" (set = 0) or as a set "1:3,7" (set = 1), then
+ * tail ("\r\n" included), then the tagged OK. When the output fills up, input
+ * is paused and imap_search_on_writable goes on (it ends the command). */
+void imap_search_out_start(struct imap_session *is, uint32_t *hits, uint32_t n, int set,
+                           int uid_mode, const char *tail);
+void imap_search_on_writable(struct imap_session *is);
+void imap_search_out_free(struct imap_session *is);
 
 /* search_date.c: the calendar day (days since the epoch) of an RFC 5322 Date: value,
  * time and zone disregarded. 0, or -1 when it does not parse. */
@@ -260,7 +298,46 @@ void imap_cmd_idle(struct imap_session *is);
 void imap_idle_line(struct imap_session *is, const char *line, size_t len);
 void imap_idle_notify(struct imap_session *is);
 
+/* cmd_qresync.c: QRESYNC (RFC 7162 3.2) */
+#define IMAP_MAX_VANISHED 1000000u /* expunge records one VANISHED (EARLIER) collects */
+/* A UID set of the client, as sorted, merged, inclusive UID ranges (not map indices). */
+struct imap_uidset {
+    struct imap_range *r;
+    size_t n;
+};
+/* Parses a UID set argument ('*' = star; star_ok = 0 rejects it). 0, -1 bad, -2 no memory. */
+int imap_uidset_parse(const char *s, size_t len, int star_ok, uint32_t star,
+                      struct imap_uidset *u_r);
+void imap_uidset_free(struct imap_uidset *u);
+/* Writes "* VANISHED (EARLIER) set" of the UIDs of u (all when u is NULL) expunged with a
+ * modseq > modseq, from the store's expunge records (nothing when there are none). */
+void imap_vanished_earlier(struct imap_session *is, petrel_read *r, uint64_t modseq,
+                           const struct imap_uidset *u);
+/* SELECT/EXAMINE's (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]])) at args[i]
+ * (the list after QRESYNC). 0, or -1 (BAD sent). */
+struct imap_qresync_req {
+    int on;
+    uint32_t uidvalidity;
+    uint64_t modseq;
+    struct imap_uidset known; /* n == 0 and r == NULL: all UIDs */
+};
+int imap_qresync_parse(struct imap_session *is, uint32_t i, struct imap_qresync_req *q);
+/* After SELECT's responses: VANISHED (EARLIER) and FETCH (UID FLAGS MODSEQ) of what changed
+ * since q->modseq, when the UIDVALIDITY matches; r is the SELECT's snapshot, uidnext the
+ * mailbox's (known-uids default to 1:uidnext-1). */
+void imap_qresync_select(struct imap_session *is, petrel_read *r, const struct imap_qresync_req *q,
+                         uint32_t uidnext);
+
 /* out.c */
+/* Ascending UIDs written as a compact set ("1:3,7") after a prefix written before the
+ * first one: imap_setw_add for each, imap_setw_end once ("\r\n" when any was written). */
+struct imap_setw {
+    const char *prefix;
+    uint32_t lo, hi;
+    int open, any;
+};
+void imap_setw_add(struct imap_session *is, struct imap_setw *w, uint32_t uid);
+void imap_setw_end(struct imap_session *is, struct imap_setw *w);
 /* Writes s as an IMAP string: atom-safe quoted string or a literal. */
 void imap_write_string(struct imap_session *is, const char *s, size_t n);
 /* Writes a store name as the client sees it (modified UTF-7 unless rev2). */

@@ -23,6 +23,8 @@ struct imap_parser *imap_parser_new(void)
     p->text_max = IMAP_PARSER_TEXT_MAX;
     p->literal_max = IMAP_PARSER_LITERAL_MAX;
     p->append_literal_max = IMAP_PARSER_LITERAL_MAX;
+    p->append_total_max = 0;    /* the whole APPEND within append_literal_max */
+    p->append_literals_max = 0; /* no count cap */
     return p;
 }
 
@@ -43,6 +45,7 @@ void imap_parser_reset(struct imap_parser *p)
     p->error = NULL;
     p->lit_size = p->lit_got = 0;
     p->lit_sync = 0;
+    p->lit_count = 0;
     p->state = ST_START;
     p->need_sp = 0;
     p->text_used = 0;
@@ -140,10 +143,43 @@ static int parser_read_head(struct imap_parser *p, const char *l, size_t len, si
     for (size_t k = s; k < i; k++)
         p->name[k - s] = (char)(l[k] >= 'a' && l[k] <= 'z' ? l[k] - 32 : l[k]);
     p->name[i - s] = '\0';
-    p->lit_budget = strcmp(p->name, "APPEND") == 0 ? p->append_literal_max : p->literal_max;
+    if (strcmp(p->name, "APPEND") != 0)
+        p->lit_budget = p->literal_max;
+    else
+        p->lit_budget = p->append_total_max ? p->append_total_max : p->append_literal_max;
     p->need_sp = 1;
     *pos_r = i;
     return 0;
+}
+
+/* 1 when s[0..n) is valid UTF-8 (RFC 3629: no overlongs, surrogates, > U+10FFFF). */
+static int parser_utf8_valid(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint8_t b = s[i];
+        size_t len;
+        uint32_t c, min;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf)
+            len = 2, c = b & 0x1fu, min = 0x80;
+        else if (b >= 0xe0 && b <= 0xef)
+            len = 3, c = b & 0x0fu, min = 0x800;
+        else if (b >= 0xf0 && b <= 0xf4)
+            len = 4, c = b & 0x07u, min = 0x10000;
+        else
+            return 0;
+        if (len > n - i) return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            c = (c << 6) | (s[i + k] & 0x3fu);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+        i += len;
+    }
+    return 1;
 }
 
 static int parser_read_quoted(struct imap_parser *p, const char *l, size_t len, size_t *pos)
@@ -169,6 +205,8 @@ static int parser_read_quoted(struct imap_parser *p, const char *l, size_t len, 
         p->buf[a->off + n++] = c;
     }
     p->buf[a->off + n] = '\0';
+    if (p->utf8 && !parser_utf8_valid(p->buf + a->off, n))
+        return parser_fail(p, IMAP_PARSE_EBAD, "Invalid UTF-8 in quoted string");
     a->len = n;
     p->buf_len += n + 1;
     *pos = i;
@@ -227,7 +265,14 @@ static int parser_read_literal_head(struct imap_parser *p, const char *l, size_t
     p->lit_size = n;
     p->lit_sync = sync;
     p->lit_got = 0;
-    if (n > p->lit_budget) return parser_fail(p, IMAP_PARSE_ETOOBIG, "Literal too big");
+    int append = strcmp(p->name, "APPEND") == 0; /* per message; the budget is the total */
+    if (n > p->lit_budget || (append && n > p->append_literal_max))
+        return parser_fail(p, IMAP_PARSE_ETOOBIG,
+                           append && n <= p->append_literal_max ? "APPEND too big in total"
+                                                                : "Literal too big");
+    if (append && p->append_literals_max && p->lit_count >= p->append_literals_max)
+        return parser_fail(p, IMAP_PARSE_ELIMIT, "Too many messages in one APPEND");
+    p->lit_count++;
     p->lit_budget -= n;
     struct imap_arg *a;
     int rc = parser_add_arg(p, IMAP_ARG_LITERAL, &a);

@@ -25,8 +25,11 @@
  *
  * Limits (named caps): IMAP_PARSER_MAX_TAG, _MAX_NAME, _MAX_ARGS, _MAX_DEPTH,
  * p->text_max (bytes of command text outside literals, all lines together),
- * p->literal_max (total literal bytes of a command) and p->append_literal_max
- * (the same for APPEND, normally the listener's max_message_size).
+ * p->literal_max (total literal bytes of a command); for APPEND instead:
+ * p->append_literal_max (bytes of one literal, normally the listener's
+ * max_message_size), p->append_total_max (literal bytes of the whole command:
+ * MULTIAPPEND, RFC 3502; 0: append_literal_max) and p->append_literals_max
+ * (literals in one APPEND; 0: no count cap).
  *
  * Memory: the parser owns one growable buffer holding every argument's bytes
  * (each NUL-terminated for convenience; literals may contain NULs, use len)
@@ -85,6 +88,11 @@ struct imap_parser {
     size_t text_max;
     uint64_t literal_max;
     uint64_t append_literal_max;
+    uint64_t append_total_max;
+    uint32_t append_literals_max;
+    /* 1: quoted strings may hold UTF-8 and must be valid UTF-8 (IMAP4rev2 / UTF8=ACCEPT,
+     * RFC 6855 3: "MUST reject ... invalid UTF-8 ... with a BAD"); 0: 8-bit bytes pass */
+    int utf8;
 
     /* the command */
     char tag[IMAP_PARSER_MAX_TAG + 1];
@@ -102,6 +110,7 @@ struct imap_parser {
     int state;
     int need_sp;
     uint64_t lit_budget;
+    uint32_t lit_count; /* literals of this command so far */
     size_t text_used;
     uint32_t stack[IMAP_PARSER_MAX_DEPTH];
     unsigned depth;

@@ -1,6 +1,8 @@
 /*
  * fuzz_imap_parser.c - libFuzzer target for plugins/imap/parser.c (and the
- * modified UTF-7 conversion of mutf7.c).
+ * modified UTF-7 conversion of mutf7.c, SEARCH's BODYSTRUCTURE walk and
+ * charset folding of search_bs.c / search_fold.c). Odd-sized inputs parse
+ * with UTF-8 quoted strings on (p->utf8: IMAP4rev2 / UTF8=ACCEPT).
  *
  * The input is played as the host would: lines split at '\n' (a '\r' before
  * it dropped) go to imap_parser_line; when the parser asks for a literal, the
@@ -15,10 +17,35 @@
 #include "imap/match.c"
 #include "imap/mutf7.c"
 #include "imap/parser.c"
+#include "imap/search_bs.c"
+#include "imap/search_fold.c"
 
 const struct petrel_host *imap_host;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fuzz_bs_cb(const struct imap_bs_part *pt, void *arg)
+{
+    (void)arg;
+    if (strlen(pt->spec) >= IMAP_BS_SPEC_MAX || !pt->spec[0]) __builtin_trap();
+    return 0;
+}
+
+/* The BODYSTRUCTURE walk and the folding must stay in bounds on any bytes. */
+static void fuzz_search(const uint8_t *d, size_t n)
+{
+    static char out[IMAP_FOLD_MAX(4096)];
+    (void)imap_bs_walk((const char *)d, n, fuzz_bs_cb, NULL);
+    if (n > 4096) n = 4096;
+    for (int cs = IMAP_CS_UTF8; cs <= IMAP_CS_UNKNOWN; cs++) {
+        size_t o = imap_fold(cs, (const char *)d, n, out);
+        if (o > IMAP_FOLD_MAX(n) || ((cs == IMAP_CS_UTF8 || cs == IMAP_CS_UNKNOWN) && o > n))
+            __builtin_trap();
+    }
+    if (imap_utf8_valid((const char *)d, n) &&
+        !imap_utf8_valid(out, imap_fold(IMAP_CS_UTF8, (const char *)d, n, out)))
+        __builtin_trap(); /* folding valid UTF-8 gives valid UTF-8 */
+}
 
 static void fuzz_check_args(const struct imap_parser *p)
 {
@@ -58,7 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p) return 0;
     p->literal_max = (uint64_t)(data[0] & 0x0f) * 64;
     p->append_literal_max = (uint64_t)(data[0] >> 4) * 4096;
+    p->utf8 = (int)(size & 1); /* UTF8=ACCEPT / IMAP4rev2 quoted strings for odd sizes */
     fuzz_mutf7(data + 1, size - 1);
+    fuzz_search(data + 1, size - 1);
     size_t i = 1;
     int rc = 0;
     imap_parser_reset(p);

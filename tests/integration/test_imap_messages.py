@@ -240,6 +240,7 @@ class ImapMessagesTest(unittest.TestCase):
         self.assertEqual(c.cmd("c IDLE"), "+ idling")
         self.d.ctl("deliver", USER, "--mailbox", "Idle", input=MSG.decode())
         self.assertEqual(c.line(), "* 2 EXISTS")
+        self.assertEqual(c.line(), "* 1 RECENT")  # IMAP4rev1: the new message is \Recent here
         m.store("1", "+FLAGS", r"(\Deleted)")
         m.expunge()
         line = c.line()
@@ -362,7 +363,7 @@ class ImapMessagesTest(unittest.TestCase):
         self.assertEqual(data, [b"[MODIFIED 2] Conditional STORE failed"])
         fetched = m.untagged_responses.pop("FETCH")
         self.assertEqual([f.split(b" MODSEQ")[0] for f in fetched],
-                         [b"1 (FLAGS (\\Flagged)", b"3 (FLAGS (\\Flagged)"])
+                         [b"1 (FLAGS (\\Flagged) UID 1", b"3 (FLAGS (\\Flagged) UID 3"])
         self.assertEqual(m.fetch("2", "(FLAGS)")[1], [b"2 (FLAGS (\\Seen) MODSEQ (%d))" % new2])
         typ, data = m._simple_command("UID", "STORE", "1", "(UNCHANGEDSINCE 0)", "+FLAGS",
                                       r"(\Draft)")

@@ -425,6 +425,7 @@ class ImapRev2Test(unittest.TestCase):
                                  b"delivered while idling\r\n")
             self.assertEqual(refused, {})
         self.assertEqual(c.line(), f"* {exists + 1} EXISTS")
+        self.assertEqual(c.line(), "* 1 RECENT")  # IMAP4rev1: RECENT comes with EXISTS
         self.assertEqual(c.cmd("DONE"), "i OK IDLE terminated")
         out = self.tagged(c, f"f FETCH {exists + 1} (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         self.assertEqual(out[1], "Subject: via smtp")

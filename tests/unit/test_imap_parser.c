@@ -118,6 +118,31 @@ static void test_literals(void **state)
     char buf[60] = {0};
     assert_int_equal(imap_parser_literal(p, buf, 60), IMAP_PARSE_NEED_LINE);
     assert_int_equal(line(p, " {41}"), IMAP_PARSE_ETOOBIG);
+    /* MULTIAPPEND: each literal within append_literal_max, all within append_total_max,
+       at most append_literals_max of them */
+    p->append_total_max = 150;
+    p->append_literals_max = 3;
+    imap_parser_reset(p);
+    assert_int_equal(line(p, "M APPEND INBOX {101}"), IMAP_PARSE_ETOOBIG);
+    assert_string_equal(p->error, "Literal too big");
+    imap_parser_reset(p);
+    assert_int_equal(line(p, "M APPEND INBOX {100}"), IMAP_PARSE_LITERAL);
+    char big[100] = {0};
+    assert_int_equal(imap_parser_literal(p, big, 100), IMAP_PARSE_NEED_LINE);
+    assert_int_equal(line(p, " {51}"), IMAP_PARSE_ETOOBIG); /* 151 in all */
+    assert_string_equal(p->error, "APPEND too big in total");
+    imap_parser_reset(p);
+    assert_int_equal(line(p, "M APPEND INBOX {1}"), IMAP_PARSE_LITERAL);
+    assert_int_equal(imap_parser_literal(p, "a", 1), IMAP_PARSE_NEED_LINE);
+    assert_int_equal(line(p, " (\\Seen) {1+}"), IMAP_PARSE_LITERAL);
+    assert_int_equal(imap_parser_literal(p, "b", 1), IMAP_PARSE_NEED_LINE);
+    assert_int_equal(line(p, " {1}"), IMAP_PARSE_LITERAL);
+    assert_int_equal(imap_parser_literal(p, "c", 1), IMAP_PARSE_NEED_LINE);
+    assert_int_equal(line(p, " {1}"), IMAP_PARSE_ELIMIT); /* a 4th literal */
+    imap_parser_reset(p);
+    assert_int_equal(line(p, "M APPEND INBOX {1}"), IMAP_PARSE_LITERAL); /* count reset */
+    p->append_total_max = 0;
+    p->append_literals_max = 0;
     /* other commands have the smaller literal_max */
     imap_parser_reset(p);
     p->literal_max = 10;
