@@ -719,7 +719,8 @@ static void ib_big(struct ib_server *s, double *select_ms, double *fetch_ms)
 /* n sessions on petreld that LOGIN, SELECT INBOX and IDLE; bytes per session by Rss. */
 static uint64_t ib_idle_memory(const struct ib_opts *o, struct ib_server *s)
 {
-    int *fds = calloc(o->idle, sizeof(int));
+    /* the warm-up opens 32 sessions, so fds holds at least that many (--idle may be fewer) */
+    int *fds = calloc(o->idle > 32 ? o->idle : 32, sizeof(int));
     struct ib_conn c = {.buf = malloc(IB_BUF)};
     if (!fds || !c.buf) ib_die("out of memory");
     /* warm-up: a few sessions through the same path, closed again */
