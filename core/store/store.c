@@ -21,9 +21,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,40 +79,69 @@ static void store_remove_dir(const char *dir)
     rmdir(dir);
 }
 
-/*
- * Creates a new store so that nobody ever sees it half-made: the environment
- * and its magic are written in a private directory that is then renamed to
- * the store's path. petreld binds its ports before it opens the store, so a
- * petrelctl started at the same moment may race it: the loser of the rename
- * finds the winner's complete store and uses that one.
- */
-static int store_create(const store_t *st, const kv_opts_t *ko)
+static int store_dir_state(const char *dir, int *fresh_r);
+
+/* fsync of a directory, so that a rename in it survives a power loss. */
+static int store_sync_dir(const char *dir)
 {
-    char tmp[sizeof(st->path) + 32];
-    int n = snprintf(tmp, sizeof(tmp), "%s.new.%ld", st->path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp)) return PETREL_EINVAL;
-    store_remove_dir(tmp); /* a leftover of a crashed creator with our pid */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : PETREL_EIO;
+    if (rc) log_error("event=store_create path=%s error=\"fsync: %s\"", dir, strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+/* Makes the store in tmp and renames it to st->path (creation lock held). */
+static int store_create_locked(const store_t *st, const kv_opts_t *ko, const char *tmp,
+                               const char *data_dir)
+{
+    store_remove_dir(tmp); /* a leftover of a crashed creator */
     kv_env_t *kv = NULL;
     int rc = kv_open(tmp, ko, &kv);
     if (!rc) rc = store_init_meta(kv);
     kv_close(&kv);
-    if (!rc) { /* a stale lock.mdb alone (store_dir_state) would block the rename */
+    if (!rc) {
+        /* a directory with a stale lock.mdb alone (store_dir_state calls it new) would
+         * block the rename; nobody uses it: it has no data.mdb, and creators hold our lock */
         char lock[sizeof(st->path) + 16];
-        snprintf(lock, sizeof(lock), "%s/data.mdb", st->path);
-        if (access(lock, F_OK) != 0) {
-            snprintf(lock, sizeof(lock), "%s/lock.mdb", st->path);
-            unlink(lock);
-            rmdir(st->path);
-        }
-    }
-    if (!rc && rename(tmp, st->path) != 0) {
-        if (errno != EEXIST && errno != ENOTEMPTY) {
+        snprintf(lock, sizeof(lock), "%s/lock.mdb", st->path);
+        unlink(lock);
+        rmdir(st->path);
+        if (rename(tmp, st->path) != 0) {
             log_error("event=store_create path=%s error=\"%s\"", st->path, strerror(errno));
             rc = PETREL_EIO;
         }
-        /* else another process created the store first: use theirs */
     }
-    if (rc || access(tmp, F_OK) == 0) store_remove_dir(tmp);
+    if (!rc) rc = store_sync_dir(data_dir);
+    if (rc) store_remove_dir(tmp);
+    return rc;
+}
+
+/*
+ * Creates a new store so that nobody ever sees it half-made: the environment
+ * and its magic are written in a private directory that is then renamed to
+ * the store's path (an opener that finds data.mdb finds a complete store).
+ * Creators serialise on flock(<data>/store.create.lock): petreld binds its
+ * ports before it opens the store, so a petrelctl started at the same moment
+ * may race it; the second creator finds the first one's store and uses it.
+ */
+static int store_create(const store_t *st, const kv_opts_t *ko, const char *data_dir)
+{
+    char tmp[sizeof(st->path) + 32], lockpath[sizeof(st->path) + 32];
+    int n = snprintf(tmp, sizeof(tmp), "%s.new", st->path);
+    int m = snprintf(lockpath, sizeof(lockpath), "%s.create.lock", st->path);
+    if (n < 0 || (size_t)n >= sizeof(tmp) || m < 0 || (size_t)m >= sizeof(lockpath))
+        return PETREL_EINVAL;
+    int fd = open(lockpath, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        log_error("event=store_create path=%s error=\"%s\"", lockpath, strerror(errno));
+        if (fd >= 0) close(fd);
+        return PETREL_EIO;
+    }
+    int fresh = 0;
+    int rc = store_dir_state(st->path, &fresh); /* again, under the lock */
+    if (!rc && fresh) rc = store_create_locked(st, ko, tmp, data_dir);
+    close(fd); /* releases the lock */
     return rc;
 }
 
@@ -219,7 +250,7 @@ int store_open(const char *data_dir, const store_opts_t *opts, store_t **st_r)
                         .map_size = opts->map_size,
                         .read_only = opts->read_only,
                         .no_sync = opts->no_sync};
-        if (fresh && !opts->read_only) rc = store_create(st, &ko);
+        if (fresh && !opts->read_only) rc = store_create(st, &ko, data_dir);
         if (!rc) rc = kv_open(st->path, &ko, &st->kv);
     }
     uint32_t ver = 0;
