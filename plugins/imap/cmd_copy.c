@@ -68,7 +68,7 @@ static void copy_start(struct imap_session *is, int uid_mode, uint32_t a0, int m
     if (c && total && (c->uids = calloc(total, sizeof(uint32_t)))) w = imap_host->write_new(is->s);
     for (size_t k = 0; w && k < nr; k++)
         for (uint32_t i = r[k].lo; i <= r[k].hi; i++) {
-            uint32_t uid = is->sel.uids[i];
+            uint32_t uid = imap_uidmap_uid_at(&is->sel.map, i + 1);
             c->uids[c->n++] = uid;
             if (move)
                 imap_host->w_move(w, is->sel.id, uid, mb.id);

@@ -169,17 +169,18 @@ static int fetch_unknown_cte(struct imap_session *is)
     struct imap_fetch *f = is->fetch;
     int found = 0;
     for (size_t k = 0; k < f->nranges && !found; k++) {
-        for (uint32_t i = f->ranges[k].lo; i <= f->ranges[k].hi && i < is->sel.nuids; i++) {
+        for (uint32_t i = f->ranges[k].lo;
+             i <= f->ranges[k].hi && i < imap_uidmap_count(&is->sel.map); i++) {
+            uint32_t uid = imap_uidmap_uid_at(&is->sel.map, i + 1);
             petrel_read *r = imap_host->read_begin(is->s);
             for (unsigned j = 0; r && j < f->nbodies && !found; j++) {
                 const struct fetch_body *b = &f->bodies[j];
                 uint64_t off, len;
                 int enc = PETREL_ENC_7BIT;
-                found =
-                    b->binary && b->part[0] &&
-                    imap_host->msg_section(r, is->sel.id, is->sel.uids[i], b->part, strlen(b->part),
-                                           PETREL_SECTION_BODY, &off, &len, &enc) == 0 &&
-                    enc == PETREL_ENC_OTHER;
+                found = b->binary && b->part[0] &&
+                        imap_host->msg_section(r, is->sel.id, uid, b->part, strlen(b->part),
+                                               PETREL_SECTION_BODY, &off, &len, &enc) == 0 &&
+                        enc == PETREL_ENC_OTHER;
             }
             imap_host->read_end(&r);
             if (found) break;
@@ -291,7 +292,7 @@ static int fetch_write_body(struct imap_session *is, petrel_read *r, uint32_t ui
 static int fetch_one(struct imap_session *is, uint32_t idx)
 {
     struct imap_fetch *f = is->fetch;
-    uint32_t uid = is->sel.uids[idx];
+    uint32_t uid = imap_uidmap_uid_at(&is->sel.map, idx + 1);
     petrel_read *r = imap_host->read_begin(is->s);
     struct petrel_msg_info m = {.struct_size = sizeof(m)};
     int rc = r ? imap_host->msg_get(r, is->sel.id, uid, &m) : PETREL_EIO;
@@ -329,7 +330,7 @@ static void fetch_continue(struct imap_session *is)
     struct imap_fetch *f = is->fetch;
     while (f->cur_range < f->nranges) {
         if (f->cur_body < 0 && !imap_host->writable(is->s)) return; /* on_writable resumes */
-        if (f->cur_idx >= is->sel.nuids) {
+        if (f->cur_idx >= imap_uidmap_count(&is->sel.map)) {
             f->cur_range = f->nranges;
             break;
         }
@@ -337,7 +338,7 @@ static void fetch_continue(struct imap_session *is)
         if (rc == 0) return;
         if (rc < 0) {
             imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_fetch_failed uid=%u",
-                           is->sel.uids[f->cur_idx]);
+                           imap_uidmap_uid_at(&is->sel.map, f->cur_idx + 1));
             imap_host->close(is->s); /* mid-response: the stream cannot be repaired */
             imap_fetch_free(is);
             imap_state_enter(is, IMAP_STATE_LOGOUT);
@@ -379,10 +380,11 @@ static int fetch_set_seen(struct imap_session *is)
     petrel_read *r = w ? imap_host->read_begin(is->s) : NULL;
     int ops = 0;
     for (size_t k = 0; w && r && k < f->nranges; k++) {
-        for (uint32_t i = f->ranges[k].lo; i <= f->ranges[k].hi && i < is->sel.nuids; i++) {
+        for (uint32_t i = f->ranges[k].lo;
+             i <= f->ranges[k].hi && i < imap_uidmap_count(&is->sel.map); i++) {
             struct petrel_msg_info m = {.struct_size = sizeof(m)};
-            if (imap_host->msg_get(r, is->sel.id, is->sel.uids[i], &m) == 0 &&
-                !(m.flags & PETREL_F_SEEN) &&
+            uint32_t uid = imap_uidmap_uid_at(&is->sel.map, i + 1);
+            if (imap_host->msg_get(r, is->sel.id, uid, &m) == 0 && !(m.flags & PETREL_F_SEEN) &&
                 imap_host->w_flags(w, is->sel.id, m.uid, PETREL_FLAGS_ADD, PETREL_F_SEEN, NULL, 0,
                                    0) >= 0) {
                 ops++;

@@ -154,7 +154,7 @@ void imap_vanished_earlier(struct imap_session *is, petrel_read *r, uint64_t mod
             if (uidset_has(u, vv.v[k])) imap_setw_add(is, &w, vv.v[k]);
     } else if (vv.over) {
         /* RFC 7162 3.2.5.1 / 3.2.6: report every UID of the set that is not there */
-        uint32_t umax = is->sel.nuids ? is->sel.uids[is->sel.nuids - 1] : 0; /* no UID past */
+        uint32_t umax = imap_uidmap_last(&is->sel.map); /* no UID past */
         imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_max_uid_cb, &umax);
         imap_host->log(is->s, PETREL_LOG_INFO, "event=imap_vanished_fallback records=%u", vv.n);
         for (size_t k = 0; k < u->n && u->r[k].lo <= umax; k++) {
@@ -251,20 +251,6 @@ bad:
     return -1;
 }
 
-static int uid_index(const struct imap_selected *sel, uint32_t uid, uint32_t *idx_r)
-{
-    uint32_t lo = 0, hi = sel->nuids;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (sel->uids[mid] < uid)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *idx_r = lo;
-    return lo < sel->nuids && sel->uids[lo] == uid;
-}
-
 struct qr_fetch_ctx {
     struct imap_session *is;
     const struct imap_uidset *known;
@@ -274,9 +260,9 @@ static int qr_changed_cb(const struct petrel_msg_info *m, void *arg)
 {
     struct qr_fetch_ctx *c = arg;
     struct imap_session *is = c->is;
-    uint32_t idx;
-    if (!uidset_has(c->known, m->uid) || !uid_index(&is->sel, m->uid, &idx)) return 0;
-    imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", idx + 1, m->uid);
+    uint32_t seq = uidset_has(c->known, m->uid) ? imap_uidmap_seq_of(&is->sel.map, m->uid) : 0;
+    if (!seq) return 0;
+    imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
     imap_write_flags(is, m->flags, m->keywords, m->nkeywords);
     imap_host->writef(is->s, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
     return 0;

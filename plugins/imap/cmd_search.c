@@ -420,17 +420,9 @@ static int search_cb(const struct petrel_msg_info *m, void *arg)
     struct search_run *r = arg;
     struct search *s = r->s;
     const struct imap_selected *sel = &s->is->sel;
-    uint32_t lo = 0, hi = sel->nuids;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (sel->uids[mid] < m->uid)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo >= sel->nuids || sel->uids[lo] != m->uid)
-        return 0; /* not announced to this session yet */
-    if (!search_eval(s, r->root, m, lo)) return 0;
+    uint32_t seq = imap_uidmap_seq_of(&sel->map, m->uid);
+    if (!seq) return 0; /* not announced to this session yet */
+    if (!search_eval(s, r->root, m, seq - 1)) return 0;
     if (s->nhits == s->cap) {
         uint32_t cap = s->cap ? s->cap * 2 : 64;
         uint32_t *nv = realloc(s->hits, cap * sizeof(*nv));
@@ -441,7 +433,7 @@ static int search_cb(const struct petrel_msg_info *m, void *arg)
         s->hits = nv;
         s->cap = cap;
     }
-    s->hits[s->nhits++] = r->uid_mode ? m->uid : lo + 1;
+    s->hits[s->nhits++] = r->uid_mode ? m->uid : seq;
     if (m->modseq > s->maxmodseq) s->maxmodseq = m->modseq;
     return 0;
 }
@@ -543,7 +535,7 @@ static int search_save(struct search *s, unsigned ret, int uid_mode)
             !((k == 0 && (ret & SEARCH_RET_MIN)) || (k == s->nhits - 1 && (ret & SEARCH_RET_MAX))))
             continue;
         uint32_t h = s->hits[k];
-        sel->saved[sel->nsaved++] = uid_mode ? h : sel->uids[h - 1];
+        sel->saved[sel->nsaved++] = uid_mode ? h : imap_uidmap_uid_at(&sel->map, h);
     }
     return 0;
 }
@@ -608,11 +600,13 @@ void imap_search_start(struct imap_session *is, int uid_mode, uint32_t a0)
         imap_host->read_end(&r);
     }
     /* text keys: one short snapshot per message (decoded text is kept until read_end) */
-    for (uint32_t k = 0; s->has_text && !rc && !run.failed && k < is->sel.nuids; k++) {
+    for (uint32_t k = 0; s->has_text && !rc && !run.failed && k < imap_uidmap_count(&is->sel.map);
+         k++) {
+        uint32_t uid = imap_uidmap_uid_at(&is->sel.map, k + 1);
         s->r = imap_host->read_begin(is->s);
         struct petrel_msg_info m = {.struct_size = sizeof(m)};
-        int grc = s->r ? imap_host->msg_get(s->r, is->sel.id, is->sel.uids[k], &m) : PETREL_EIO;
-        imap_search_msg_init(&s->msg, s->r, is->sel.id, is->sel.uids[k]);
+        int grc = s->r ? imap_host->msg_get(s->r, is->sel.id, uid, &m) : PETREL_EIO;
+        imap_search_msg_init(&s->msg, s->r, is->sel.id, uid);
         if (grc == 0)
             search_cb(&m, &run);
         else if (grc != PETREL_ENOTFOUND)

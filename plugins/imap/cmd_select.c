@@ -43,7 +43,7 @@ static int uid_collect_cb(const struct petrel_msg_info *m, void *arg)
 static int uid_vec_load(petrel_read *r, const struct petrel_mailbox_info *mb, struct uid_vec *uv)
 {
     if (PETREL_HOST_HAS(imap_host, msg_uids) && mb->messages <= IMAP_MAX_MESSAGES) {
-        uint32_t cap = mb->messages + 16; /* a little room for new mail before the first growth */
+        uint32_t cap = mb->messages + 16; /* temporary: imap_select builds the runs from it */
         uv->v = malloc(cap * sizeof(*uv->v));
         if (uv->v) {
             uv->cap = cap;
@@ -74,7 +74,7 @@ static uint32_t uid_vec_recent(const struct uid_vec *uv, const struct petrel_mai
 void imap_selected_clear(struct imap_session *is)
 {
     if (is->sel.id) imap_host->unwatch(is->s);
-    free(is->sel.uids);
+    imap_uidmap_clear(&is->sel.map);
     free(is->sel.own);
     free(is->sel.saved);
     memset(&is->sel, 0, sizeof(is->sel));
@@ -141,7 +141,9 @@ static void imap_select(struct imap_session *is, int readonly)
     int rc = r ? imap_host->mailbox_get(r, name, &mb) : PETREL_EIO;
     if (rc == 0) rc = uid_vec_load(r, &mb, &uv);
     if (rc == 1) rc = 0;
+    if (rc == 0 && !uv.failed) rc = imap_uidmap_build(&is->sel.map, uv.v, uv.n);
     if (rc || uv.failed) {
+        imap_uidmap_clear(&is->sel.map);
         imap_host->read_end(&r);
         free(uv.v);
         imap_uidset_free(&q.known);
@@ -151,11 +153,13 @@ static void imap_select(struct imap_session *is, int readonly)
         return;
     }
     uint32_t recent = uid_vec_recent(&uv, &mb);
+    uint32_t exists = uv.n;
+    free(uv.v); /* the map holds the UIDs now, as runs */
     imap_host->writef(is->s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
     imap_host->mailbox_keywords(r, mb.id, keyword_cb, is);
     imap_host->writef(is->s, ")\r\n* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
                       readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
-    imap_host->writef(is->s, "* %u EXISTS\r\n", uv.n);
+    imap_host->writef(is->s, "* %u EXISTS\r\n", exists);
     if (is->rev2) { /* RFC 9051 6.3.2: no RECENT / UNSEEN; the mailbox's name in a LIST */
         imap_host->write(is->s, "* LIST () \"/\" ", 14);
         imap_write_mailbox(is, name);
@@ -176,9 +180,6 @@ static void imap_select(struct imap_session *is, int readonly)
     is->sel.synced_modseq = mb.highestmodseq;
     is->sel.readonly = readonly;
     is->sel.first_recent_uid = recent ? mb.first_recent_uid : UINT32_MAX;
-    is->sel.uids = uv.v;
-    is->sel.nuids = uv.n;
-    is->sel.cap = uv.cap;
     imap_qresync_select(is, r, &q, mb.uidnext); /* same snapshot as the numbers above */
     imap_host->read_end(&r);
     imap_uidset_free(&q.known);
@@ -273,7 +274,6 @@ static int flag_changed_cb(const struct petrel_msg_info *m, void *arg)
 {
     struct flag_ctx *fc = arg;
     struct imap_session *is = fc->is;
-    uint32_t idx;
     if (m->modseq > fc->maxmodseq) fc->maxmodseq = m->modseq;
     if (m->uid > fc->last_uid) /* new to the client: it fetches what it needs */
         return 0;
@@ -287,8 +287,9 @@ static int flag_changed_cb(const struct petrel_msg_info *m, void *arg)
     }
     for (; lo < is->sel.nown && is->sel.own[lo].uid == m->uid; lo++)
         if (is->sel.own[lo].modseq == m->modseq) return 0; /* already reported */
-    if (!uid_find(is->sel.uids, is->sel.nuids, m->uid, &idx)) return 0;
-    imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", idx + 1, m->uid);
+    uint32_t seq = imap_uidmap_seq_of(&is->sel.map, m->uid);
+    if (!seq) return 0;
+    imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
     imap_write_flags(is, m->flags, m->keywords, m->nkeywords);
     if (is->condstore) imap_host->writef(is->s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
     imap_host->write(is->s, ")\r\n", 3);
@@ -309,8 +310,7 @@ struct held_ctx {
 static int held_min_cb(uint32_t uid, uint64_t modseq, void *arg)
 {
     struct held_ctx *hc = arg;
-    uint32_t idx;
-    if (modseq < hc->min && uid_find(hc->sel->uids, hc->sel->nuids, uid, &idx)) hc->min = modseq;
+    if (modseq < hc->min && imap_uidmap_seq_of(&hc->sel->map, uid)) hc->min = modseq;
     return 0;
 }
 
@@ -320,6 +320,33 @@ static int vanished_max_cb(uint32_t uid, uint64_t modseq, void *arg)
     uint64_t *max = arg;
     if (modseq > *max) *max = modseq;
     return 0;
+}
+
+/*
+ * The expunges of a legal point: the UIDs of the map that are not in now (the
+ * store's, ascending) leave it, and the client hears of each in ascending order,
+ * its number valid after the previous removal. A removal that splits a run can
+ * fail for memory: then the remaining expunges wait for the next legal point.
+ */
+static void sync_expunges(struct imap_session *is, const struct uid_vec *now)
+{
+    struct imap_selected *sel = &is->sel;
+    /* QRESYNC (RFC 7162 3.2.10.2): one "* VANISHED uids" instead of the EXPUNGEs */
+    struct imap_setw vw = {.prefix = "* VANISHED "};
+    uint32_t idx;
+    for (uint32_t seq = 1; seq <= imap_uidmap_count(&sel->map);) {
+        uint32_t uid = imap_uidmap_uid_at(&sel->map, seq);
+        if (uid_find(now->v, now->n, uid, &idx)) {
+            seq++;
+            continue;
+        }
+        if (imap_uidmap_remove(&sel->map, seq)) break;
+        if (is->qresync)
+            imap_setw_add(is, &vw, uid);
+        else
+            imap_host->writef(is->s, "* %u EXPUNGE\r\n", seq);
+    }
+    imap_setw_end(is, &vw);
 }
 
 /*
@@ -338,48 +365,23 @@ void imap_selected_sync(struct imap_session *is, int expunge_ok)
         free(now.v);
         return;
     }
-    uint32_t kept = 0, last = sel->nuids ? sel->uids[sel->nuids - 1] : 0;
-    uint32_t removed = 0, idx;
-    /* QRESYNC (RFC 7162 3.2.10.2): one "* VANISHED uids" instead of the EXPUNGEs */
-    struct imap_setw vw = {.prefix = "* VANISHED "};
-    for (uint32_t i = 0; i < sel->nuids; i++) {
-        if (expunge_ok && !uid_find(now.v, now.n, sel->uids[i], &idx)) {
-            if (is->qresync)
-                imap_setw_add(is, &vw, sel->uids[i]);
-            else
-                imap_host->writef(is->s, "* %u EXPUNGE\r\n", i + 1 - removed);
-            removed++;
-            continue;
-        }
-        sel->uids[kept++] = sel->uids[i];
-    }
-    imap_setw_end(is, &vw);
-    sel->nuids = kept;
+    uint32_t last = imap_uidmap_last(&sel->map), idx;
+    if (expunge_ok) sync_expunges(is, &now);
     uid_find(now.v, now.n, last + 1, &idx);
-    uint32_t held = kept - idx; /* expunged, still in the map (!expunge_ok) */
-    uint32_t added = now.n - idx;
+    /* expunged, still in the map (!expunge_ok, or no memory for a run split) */
+    uint32_t held = imap_uidmap_count(&sel->map) - idx;
+    uint32_t added = 0;
+    while (idx + added < now.n && imap_uidmap_append(&sel->map, now.v[idx + added]) == 0)
+        added++;
     if (added) {
-        if (sel->nuids + added > sel->cap) {
-            uint32_t *nv = realloc(sel->uids, (sel->nuids + added) * sizeof(*nv));
-            if (!nv)
-                added = 0;
-            else {
-                sel->uids = nv;
-                sel->cap = sel->nuids + added;
-            }
-        }
-        memcpy(sel->uids + sel->nuids, now.v + idx, added * sizeof(uint32_t));
-        sel->nuids += added;
-    }
-    if (added) {
-        imap_host->writef(is->s, "* %u EXISTS\r\n", sel->nuids);
+        imap_host->writef(is->s, "* %u EXISTS\r\n", imap_uidmap_count(&sel->map));
         if (!is->rev2) {
             /* RFC 3501 2.3.2 / 7.3.2: new messages are \Recent in this IMAP4rev1 session
              * (docs/imap.md: they are not taken from the store, the next SELECT sees them too) */
-            uint32_t first_new = now.v[idx], k;
+            uint32_t first_new = now.v[idx];
             if (first_new < sel->first_recent_uid) sel->first_recent_uid = first_new;
-            uid_find(sel->uids, sel->nuids, sel->first_recent_uid, &k);
-            imap_host->writef(is->s, "* %u RECENT\r\n", sel->nuids - k);
+            uint32_t k = imap_uidmap_lower_seq(&sel->map, sel->first_recent_uid);
+            imap_host->writef(is->s, "* %u RECENT\r\n", imap_uidmap_count(&sel->map) + 1 - k);
         }
     }
     uint64_t before = sel->highestmodseq;

@@ -52,15 +52,9 @@ static void store_reply_modified(struct imap_session *is, const uint32_t *uids, 
 {
     imap_host->writef(is->s, "%s OK [MODIFIED ", is->p->tag);
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t v = uids[k], lo = 0, hi = is->sel.nuids;
-        while (!uid_mode && lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            if (is->sel.uids[mid] < v)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        imap_host->writef(is->s, "%s%u", k ? "," : "", uid_mode ? v : lo + 1);
+        uint32_t v = uids[k];
+        imap_host->writef(is->s, "%s%u", k ? "," : "",
+                          uid_mode ? v : imap_uidmap_lower_seq(&is->sel.map, v));
     }
     imap_host->writef(is->s, "] Conditional %sSTORE failed\r\n", uid_mode ? "UID " : "");
 }
@@ -118,9 +112,9 @@ static void store_start(struct imap_session *is, int uid_mode, uint32_t a0)
     petrel_write *wr = st ? imap_host->write_new(is->s) : NULL;
     for (size_t k = 0; wr && k < nr; k++)
         for (uint32_t i = r[k].lo; i <= r[k].hi; i++) {
-            st->uids[st->n++] = is->sel.uids[i];
-            imap_host->w_flags(wr, is->sel.id, is->sel.uids[i], op, fl.flags, fl.kw, fl.nkw,
-                               unchangedsince);
+            uint32_t uid = imap_uidmap_uid_at(&is->sel.map, i + 1);
+            st->uids[st->n++] = uid;
+            imap_host->w_flags(wr, is->sel.id, uid, op, fl.flags, fl.kw, fl.nkw, unchangedsince);
         }
     free(r);
     if (!st) return;
@@ -162,19 +156,11 @@ void imap_store_write_done(struct imap_session *is, petrel_write *w, int rc)
     petrel_read *r = answer ? imap_host->read_begin(is->s) : NULL;
     for (uint32_t k = 0; rc == 0 && k < st->n; k++) {
         struct petrel_msg_info m = {.struct_size = sizeof(m)};
-        uint32_t lo = 0, hi = is->sel.nuids;
         int orc = imap_host->w_result(w, (int)k, 0, NULL, NULL);
         if (orc == PETREL_EMODIFIED) st->uids[nmod++] = st->uids[k]; /* kept in order, k >= nmod */
         if (!r || orc != 0 || imap_host->msg_get(r, is->sel.id, st->uids[k], &m) != 0) continue;
-        while (lo < hi) { /* the message's sequence number */
-            uint32_t mid = lo + (hi - lo) / 2;
-            if (is->sel.uids[mid] < m.uid)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
         const char *sep = "";
-        imap_host->writef(is->s, "* %u FETCH (", lo + 1);
+        imap_host->writef(is->s, "* %u FETCH (", imap_uidmap_lower_seq(&is->sel.map, m.uid));
         if (!st->silent) {
             imap_host->write(is->s, "FLAGS ", 6);
             imap_write_flags(is, m.flags, m.keywords, m.nkeywords);
@@ -226,7 +212,8 @@ static int expunge_cb(const struct petrel_msg_info *m, void *arg)
     if (c->r) {
         int in = 0;
         for (size_t k = 0; k < c->nr && !in; k++)
-            in = m->uid >= c->is->sel.uids[c->r[k].lo] && m->uid <= c->is->sel.uids[c->r[k].hi];
+            in = m->uid >= imap_uidmap_uid_at(&c->is->sel.map, c->r[k].lo + 1) &&
+                 m->uid <= imap_uidmap_uid_at(&c->is->sel.map, c->r[k].hi + 1);
         if (!in) return 0;
     }
     if (imap_host->w_expunge(c->w, c->is->sel.id, m->uid) >= 0) c->n++;

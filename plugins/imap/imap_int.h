@@ -61,7 +61,53 @@ enum imap_pending {
     IMAP_PEND_FETCH_SEEN, /* FETCH BODY[] setting \Seen before the data is sent */
 };
 
-/* The selected mailbox: the session's view (sequence numbers = index + 1). */
+/*
+ * uidmap.c - the selected mailbox's UID map as runs of consecutive UIDs: sequence
+ * number n (1-based) is the n-th UID in ascending order. A dense mailbox costs one
+ * run (12 bytes) instead of 4 bytes per message. Lookups are O(log runs), edits
+ * O(runs). The map owns its runs array; imap_uidmap_clear frees it.
+ */
+struct imap_uidrun {
+    uint32_t first; /* the run's lowest UID */
+    uint32_t count; /* UIDs first .. first + count - 1, count >= 1 */
+    uint32_t start; /* messages in the runs before this one (its first seq - 1) */
+};
+struct imap_uidmap {
+    struct imap_uidrun *runs; /* ascending, never adjacent (a gap between two runs) */
+    uint32_t nruns, cap;
+    uint32_t count; /* messages in the map */
+};
+/* Iteration in ascending order: imap_uidmap_it_init(&it, m, seq), then
+ * while (imap_uidmap_it_next(&it, &seq, &uid)) ...; the map must not change meanwhile. */
+struct imap_uidmap_it {
+    const struct imap_uidmap *m;
+    uint32_t run, off;
+};
+/* Replaces m's content by the n ascending UIDs of uids (the caller keeps the array).
+ * 0, PETREL_EINVAL (not strictly ascending, or a 0 UID: m left empty) or PETREL_ENOMEM. */
+int imap_uidmap_build(struct imap_uidmap *m, const uint32_t *uids, uint32_t n);
+/* Frees the runs; m is then an empty map. */
+void imap_uidmap_clear(struct imap_uidmap *m);
+uint32_t imap_uidmap_count(const struct imap_uidmap *m);
+/* The UID of sequence number seq (1..count), 0 when out of range. */
+uint32_t imap_uidmap_uid_at(const struct imap_uidmap *m, uint32_t seq);
+/* The sequence number of uid, 0 when it is not in the map. */
+uint32_t imap_uidmap_seq_of(const struct imap_uidmap *m, uint32_t uid);
+/* The sequence number of the first UID >= uid; count + 1 when there is none. */
+uint32_t imap_uidmap_lower_seq(const struct imap_uidmap *m, uint32_t uid);
+/* The highest UID, 0 when the map is empty. */
+uint32_t imap_uidmap_last(const struct imap_uidmap *m);
+/* Adds uid after the last one (new mail). 0, PETREL_EINVAL (uid <= the last) or PETREL_ENOMEM. */
+int imap_uidmap_append(struct imap_uidmap *m, uint32_t uid);
+/* Removes sequence number seq (EXPUNGE); the later ones move down by one.
+ * 0, PETREL_ENOTFOUND (out of range) or PETREL_ENOMEM (a run split: m unchanged). */
+int imap_uidmap_remove(struct imap_uidmap *m, uint32_t seq);
+/* Positions it before sequence number seq (1-based; past the end: nothing to iterate). */
+void imap_uidmap_it_init(struct imap_uidmap_it *it, const struct imap_uidmap *m, uint32_t seq);
+/* The next (seq, uid): 1, or 0 at the end. */
+int imap_uidmap_it_next(struct imap_uidmap_it *it, uint32_t *seq_r, uint32_t *uid_r);
+
+/* The selected mailbox: the session's view (sequence number n = the map's n-th UID). */
 struct imap_selected {
     uint32_t id;
     uint32_t uidvalidity;
@@ -71,8 +117,7 @@ struct imap_selected {
     uint64_t synced_modseq;
     int readonly;
     uint32_t first_recent_uid; /* \Recent for this session: uid >= this (SELECT time) */
-    uint32_t *uids;            /* sorted ascending; changed only at the legal points */
-    uint32_t nuids, cap;
+    struct imap_uidmap map;    /* changed only at the legal points (RFC 3501 7.4.1) */
     /* flag changes this session made and already reported (uid, modseq): the
      * next sync does not echo them back */
     struct imap_own_change *own;

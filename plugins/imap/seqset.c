@@ -7,17 +7,10 @@
 
 #include <stdlib.h>
 
+/* The map index (0-based) of the first UID >= uid; the message count when none. */
 static uint32_t idx_lower(const struct imap_selected *sel, uint32_t uid)
 {
-    uint32_t lo = 0, hi = sel->nuids;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (sel->uids[mid] < uid)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return imap_uidmap_lower_seq(&sel->map, uid) - 1;
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -33,8 +26,9 @@ static int seqset_saved(const struct imap_selected *sel, struct imap_range **ran
     if (!r) return -2;
     size_t m = 0;
     for (uint32_t k = 0; k < sel->nsaved; k++) {
-        uint32_t i = idx_lower(sel, sel->saved[k]);
-        if (i >= sel->nuids || sel->uids[i] != sel->saved[k]) continue; /* expunged */
+        uint32_t seq = imap_uidmap_seq_of(&sel->map, sel->saved[k]);
+        if (!seq) continue; /* expunged */
+        uint32_t i = seq - 1;
         if (m && r[m - 1].hi + 1 == i) {
             r[m - 1].hi = i;
         } else {
@@ -63,7 +57,8 @@ int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int u
         free(r);
         return -2;
     }
-    uint32_t star = uid_mode ? (sel->nuids ? sel->uids[sel->nuids - 1] : 0) : sel->nuids;
+    uint32_t count = imap_uidmap_count(&sel->map);
+    uint32_t star = uid_mode ? imap_uidmap_last(&sel->map) : count;
     for (size_t i = 0; i < n; i++) {
         uint32_t lo = r[i].lo == IMAP_SEQ_STAR ? star : r[i].lo;
         uint32_t hi = r[i].hi == IMAP_SEQ_STAR ? star : r[i].hi;
@@ -73,7 +68,7 @@ int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int u
             hi = t;
         }
         if (!uid_mode) {
-            if (lo == 0 || hi > sel->nuids) {
+            if (lo == 0 || hi > count) {
                 free(r);
                 return -1; /* no such message number */
             }
@@ -83,7 +78,7 @@ int imap_seqset_resolve(struct imap_session *is, const struct imap_arg *a, int u
         }
         if (hi == 0) continue; /* '*' of an empty mailbox */
         uint32_t ilo = idx_lower(sel, lo), ihi = idx_lower(sel, hi);
-        if (ihi < sel->nuids && sel->uids[ihi] == hi) ihi++;
+        if (imap_uidmap_uid_at(&sel->map, ihi + 1) == hi) ihi++;
         if (ilo < ihi) {
             r[out].lo = ilo;
             r[out++].hi = ihi - 1;
