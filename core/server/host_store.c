@@ -21,6 +21,7 @@
 #include "mime/mime.h"
 #include "server/host_dsn.h"
 #include "server/host_int.h"
+#include "store/writer.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -928,6 +929,9 @@ int srv_write_op(store_txn_t *txn, void *arg)
             return rc;
         if (o->rc && w->atomic)
             return srv_write_fail_all(w, o->rc);
+        for (size_t k = 0; w->atomic && o->kind == WOP_DELIVER && k < o->nusers; k++)
+            if (o->sub_rc[k]) /* atomic: a delivery that missed one user failed */
+                return srv_write_fail_all(w, o->sub_rc[k]);
     }
     return 0;
 }
@@ -970,7 +974,10 @@ int srv_write_submit(petrel_write *w)
     w->submitted = 1;
     srv_session_hold(s);
     srv_session_pending_add(s);
-    int rc = store_writer_submit(s->host->writer, srv_write_op, srv_write_done, w);
+    size_t bytes = 0; /* the writer's batch and pipelining byte caps go by this */
+    for (size_t i = 0; i < w->n; i++)
+        bytes += w->ops[i].len;
+    int rc = store_writer_submit_sized(s->host->writer, srv_write_op, srv_write_done, w, bytes);
     if (rc) {
         w->submitted = 0;
         srv_session_pending_done(s);

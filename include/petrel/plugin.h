@@ -435,7 +435,8 @@ struct petrel_host {
      * of this write fails, none of them commits; the write's result
      * (on_write_done rc) is the first failing operation's error, and w_result
      * reports that error (and no UID/modseq) for every operation. Other writes
-     * committed in the same batch are not affected. Call before write_submit.
+     * committed in the same batch are not affected. A w_deliver that fails for
+     * any one of its users counts as failed. Call before write_submit.
      * 0, or PETREL_EINVAL after submit.
      */
     int (*w_atomic)(petrel_write *w);
