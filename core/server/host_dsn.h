@@ -20,6 +20,9 @@
 #include "util/buf.h"
 
 #define SRV_DSN_RCPTS_MAX 10000 /* recipients of one w_dsn (the SMTP plugin's cap) */
+#define SRV_DSN_ITEMS_MAX 100u /* DSN items (report blocks, queue items) of one message */
+#define SRV_DSN_BOUNDARY_RANDOM 16 /* random bytes in a MIME boundary */
+#define SRV_DSN_BOUNDARY_TRIES 8   /* draws before giving up (PETREL_EIO) */
 
 struct srv_dsn_rcpt {
     char *rcpt;  /* owned */
@@ -58,6 +61,9 @@ typedef int (*srv_dsn_result_fn)(void *arg, uint64_t user, int *rc_r, const void
  * Runs on the writer thread inside the write's transaction. accepted: some
  * user of the write got the message (only then does a failed recipient get
  * a "failed" DSN: otherwise the client was refused and bounces itself).
+ * The due recipients are deduplicated (one per action and user set) and
+ * capped at SRV_DSN_ITEMS_MAX; a local return path gets one report for all,
+ * a remote one a queue item each (a full queue drops them, logged).
  * 0, or a store error (PETREL_ECONFLICT included: the batch runs again).
  */
 int srv_dsn_run(store_txn_t *txn, const struct srv_dsn *d, int accepted, srv_dsn_result_fn fn,
@@ -70,10 +76,25 @@ int srv_dsn_run(store_txn_t *txn, const struct srv_dsn *d, int accepted, srv_dsn
 int srv_dsn_due(const struct srv_dsn *d, int accepted, srv_dsn_result_fn fn, void *arg);
 
 /*
- * Builds the RFC 3464 report of item (one recipient) about msg into out:
- * headers, text/plain notification, message/delivery-status, then
- * text/rfc822-headers (delivered, or RET=HDRS) or message/rfc822.
+ * Builds the RFC 3464 report about msg into out, one per-recipient field
+ * block for each of the n items (n >= 1; same message, return path, envid,
+ * ret): headers, text/plain notification, message/delivery-status, then
+ * text/rfc822-headers (all delivered, RET=HDRS, or msg without a body) or
+ * message/rfc822; message/global-headers and message/global when the
+ * returned bytes have 8-bit. Non-ASCII addresses in the delivery-status
+ * use RFC 6533's utf-8 type and utf-8-addr-xtext. PETREL_ENOMEM: out's cap.
  */
-int srv_dsn_report(const store_dsn_t *item, const void *msg, size_t len, buf_t *out);
+int srv_dsn_report(const store_dsn_t *items, size_t n, const void *msg, size_t len, buf_t *out);
+
+/* Random bytes (getrandom by default; tests may replace it): 0 or PETREL_EIO. */
+typedef int (*srv_dsn_rand_fn)(void *buf, size_t n);
+extern srv_dsn_rand_fn srv_dsn_rand;
+
+/*
+ * A MIME boundary "=_petrel_dsn_" + 32 hex digits of srv_dsn_rand into out
+ * (cap >= 46), drawn again (up to SRV_DSN_BOUNDARY_TRIES times) while it
+ * occurs in content (may be NULL). 0, PETREL_EINVAL (cap) or PETREL_EIO.
+ */
+int srv_dsn_boundary(const void *content, size_t len, char *out, size_t cap);
 
 #endif

@@ -114,6 +114,8 @@ int kv_reserve(kv_txn_t *txn, unsigned table, kv_val_t key, size_t len, unsigned
 int kv_del(kv_txn_t *txn, unsigned table, kv_val_t key);
 
 /* Range cursors: positions return PETREL_ENOTFOUND past either end. */
+/* Entries in table as seen by txn (O(1): the B-tree's own count). */
+int kv_count(kv_txn_t *txn, unsigned table, uint64_t *n_r);
 int kv_cursor_open(kv_txn_t *txn, unsigned table, kv_cursor_t **cur_r);
 void kv_cursor_close(kv_cursor_t **cur);
 /* First key >= key. */

@@ -395,6 +395,20 @@ int kv_del(kv_txn_t *t, unsigned table, kv_val_t key)
     return kv_note(t, mdb_del(t->txn, dbi, &k, NULL), "del");
 }
 
+int kv_count(kv_txn_t *t, unsigned table, uint64_t *n_r)
+{
+    MDB_dbi dbi;
+    MDB_stat ds;
+    *n_r = 0;
+    int rc = kv_table(t, table, &dbi);
+    if (rc)
+        return rc;
+    rc = kv_note(t, mdb_stat(t->txn, dbi, &ds), "stat");
+    if (!rc)
+        *n_r = (uint64_t)ds.ms_entries;
+    return rc;
+}
+
 int kv_cursor_open(kv_txn_t *t, unsigned table, kv_cursor_t **cur_r)
 {
     MDB_dbi dbi;

@@ -1,8 +1,10 @@
 /*
  * outq.c - the outbound work queue (table T_OUTQ, schema.h): delivery status
  * notifications waiting for an outbound relay. Each item holds one blob
- * reference (the message it reports on), taken in the transaction that
+ * reference (what the report will return: the header block, or the whole
+ * message for a failure with RET=FULL), taken in the transaction that
  * queues it, dropped in the one that deletes it; store_check counts it.
+ * At most STORE_OUTQ_ITEMS_MAX items are queued (PETREL_ETOOBIG beyond).
  */
 #include <string.h>
 
@@ -79,6 +81,23 @@ static int outq_dec(uint64_t id, const uint8_t *p, size_t n, store_dsn_t *d)
     return rc;
 }
 
+size_t store_dsn_header_len(const void *msg, size_t len)
+{
+    const char *m = msg;
+    size_t hl = len;
+    if (!m) return 0;
+    if (len >= 2 && m[0] == '\r' && m[1] == '\n') return 0;
+    for (size_t i = 0; i + 3 < len; i++)
+        if (m[i] == '\r' && m[i + 1] == '\n' && m[i + 2] == '\r' && m[i + 3] == '\n') {
+            hl = i + 2;
+            break;
+        }
+    if (hl <= STORE_DSN_HEADERS_MAX) return hl;
+    for (hl = STORE_DSN_HEADERS_MAX; hl > 0 && m[hl - 1] != '\n'; hl--)
+        ;
+    return hl; /* whole lines only: 0 when the first line alone is too long */
+}
+
 int store_dsn_add(store_txn_t *txn, const store_dsn_t *d, const void *msg, size_t len,
                   uint64_t *id_r)
 {
@@ -88,8 +107,15 @@ int store_dsn_add(store_txn_t *txn, const store_dsn_t *d, const void *msg, size_
         return PETREL_EINVAL;
     store_dsn_t c = *d;
     uint8_t hash[BLOB_HASH_LEN], key[8], rec[OUTQ_REC_MAX];
+    uint64_t queued = 0;
+    int rc = kv_count(txn->kv, T_OUTQ, &queued);
+    if (rc) return rc;
+    if (queued >= STORE_OUTQ_ITEMS_MAX) return PETREL_ETOOBIG;
+    /* RFC 3461 4.3: the whole message only for a failure with RET=FULL */
+    if (!(d->action == STORE_DSN_FAILED && d->ret == STORE_DSN_RET_FULL))
+        len = store_dsn_header_len(msg, len);
     c.size = len;
-    int rc = blob_hash(msg ? msg : "", len, hash);
+    rc = blob_hash(msg ? msg : "", len, hash);
     if (!rc) rc = blob_put(txn, msg ? msg : "", len, hash, &c.blob_id);
     if (!rc) rc = meta_next_id(txn->kv, "next_outq", &c.id);
     if (rc) return rc;

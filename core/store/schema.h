@@ -64,8 +64,8 @@
  *  T_OUTQ     "outq"       be64 item id -> an outbound work item (schema 2):
  *                          v kind (OUTQ_DSN), v action (store_dsn_action),
  *                          v ret, z arrival date, v blob id (holds one blob
- *                          reference: the message the DSN reports on),
- *                          v message size, then NUL-terminated strings:
+ *                          reference: what the DSN returns, store.h),
+ *                          v its size, then NUL-terminated strings:
  *                          status, envid, return path, orcpt, final
  *                          recipient, reporting MTA, diagnostic.
  *                          meta "next_outq" hands out the ids.

@@ -407,8 +407,11 @@ int store_quota_tenant(store_txn_t *txn, uint64_t tenant_id, store_usage_t *used
  * is a delivery status notification (RFC 3461/3464) to a remote return path,
  * kept with what RFC 3464 needs to build the report later. Nothing sends
  * them yet (no outbound relay): operators list and delete them (petrelctl).
- * Each item holds one reference to the blob of the message it reports on,
- * so the content stays while the item does.
+ * Each item holds one reference to a blob with what the report returns:
+ * the message's header block (at most STORE_DSN_HEADERS_MAX bytes, whole
+ * lines) for a "delivered" item or a failure without RET=FULL (RFC 3461
+ * 4.3), the whole message only for a failure with RET=FULL. The queue holds
+ * at most STORE_OUTQ_ITEMS_MAX items: it is outside every quota.
  */
 enum store_dsn_action { STORE_DSN_DELIVERED = 1, STORE_DSN_FAILED = 2 };
 enum store_dsn_ret { STORE_DSN_RET_NONE = 0, STORE_DSN_RET_FULL = 1, STORE_DSN_RET_HDRS = 2 };
@@ -416,6 +419,8 @@ enum store_dsn_ret { STORE_DSN_RET_NONE = 0, STORE_DSN_RET_FULL = 1, STORE_DSN_R
 #define STORE_DSN_ADDR_MAX 500   /* a return path, recipient or "type;address" ORCPT */
 #define STORE_DSN_STATUS_MAX 15  /* "5.2.2" */
 #define STORE_DSN_TEXT_MAX 255   /* reporting MTA name, diagnostic */
+#define STORE_DSN_HEADERS_MAX (64u << 10) /* returned header block, cut at a line end */
+#define STORE_OUTQ_ITEMS_MAX 100000u      /* queued items; store_dsn_add refuses more */
 
 typedef struct store_dsn {
     uint64_t id;           /* set by store_dsn_add */
@@ -423,7 +428,7 @@ typedef struct store_dsn {
     uint32_t ret;          /* enum store_dsn_ret: what of the message to return */
     int64_t arrival;       /* unix time the message arrived */
     uint64_t blob_id;      /* set by store_dsn_add */
-    uint64_t size;         /* bytes of the message */
+    uint64_t size;         /* bytes kept (header block, or the message: see above) */
     char status[STORE_DSN_STATUS_MAX + 1];         /* "2.0.0", "5.2.2" */
     char envid[STORE_DSN_ENVID_MAX + 1];           /* "" when none */
     char return_path[STORE_DSN_ADDR_MAX + 1];      /* where the DSN goes */
@@ -434,13 +439,20 @@ typedef struct store_dsn {
 } store_dsn_t;
 
 /*
- * Queues d (its id and blob_id are ignored) with the message's bytes msg:
- * the blob with these bytes is shared (one more reference) or stored. The
- * new item's id in *id_r (may be NULL). PETREL_EINVAL: an empty return path
- * or a bad action.
+ * Queues d (its id, blob_id and size are ignored) with what it returns of
+ * the message msg (the header block, or all of it for a failure with
+ * RET=FULL): the blob with these bytes is shared (one more reference) or
+ * stored. The new item's id in *id_r (may be NULL). PETREL_EINVAL: an empty
+ * return path or a bad action; PETREL_ETOOBIG: STORE_OUTQ_ITEMS_MAX queued.
  */
 int store_dsn_add(store_txn_t *txn, const store_dsn_t *d, const void *msg, size_t len,
                   uint64_t *id_r);
+/*
+ * Length of msg's header block (each line with its CRLF, the empty line
+ * that ends it excluded; all of msg when it has no body), cut to at most
+ * STORE_DSN_HEADERS_MAX bytes at a line end.
+ */
+size_t store_dsn_header_len(const void *msg, size_t len);
 int store_dsn_get(store_txn_t *txn, uint64_t id, store_dsn_t *d_r);
 typedef int (*store_dsn_cb)(const store_dsn_t *d, void *arg); /* nonzero stops (returned) */
 /* Every item in id (= queueing) order. */

@@ -100,7 +100,10 @@ class SmtpDsn(unittest.TestCase):
         self.assertEqual(it["return_path"], "sender@remote.test")
         self.assertEqual(it["final_recipient"], "alice@example.org")
         self.assertEqual(it["reporting_mta"], "mail.test")
-        self.assertGreater(it["size"], len(msg("remote-success")))
+        # a success keeps the header block only (RFC 3461 4.3), not the body
+        alice = stored(self.d, "alice@example.org")[-1]
+        self.assertLessEqual(it["size"], alice.index(b"\r\n\r\nbody of remote-success") + 2)
+        self.assertGreater(it["size"], len(b"Subject: remote-success\r\n"))
         show = self.d.ctl("queue", "show", str(it["id"])).stdout
         self.assertIn("envid:           abc+def", show)
         self.assertIn("action:          delivered", show)
@@ -111,6 +114,70 @@ class SmtpDsn(unittest.TestCase):
         self.d.ctl("check")
         r = self.d.ctl("queue", "show", str(it["id"]), check=False)
         self.assertEqual(r.returncode, 1)
+
+    def test_flood_of_subaddresses_gives_one_report(self):
+        # mx: the sender is not authenticated, a local MAIL FROM may be forged
+        a0 = len(stored(self.d, "alice@example.org"))
+        b0 = len(stored(self.d, "bob@example.org"))
+        q0 = self.queue()
+        rcpts = [f"alice+{i}@example.org" for i in range(1, 1001)]
+        refused = self.send("bob@example.org", rcpts, msg("flood"),
+                            rcpt_options=["NOTIFY=SUCCESS"])
+        self.assertEqual(refused, {})
+        self.assertEqual(len(stored(self.d, "alice@example.org")), a0 + 1)
+        bob = stored(self.d, "bob@example.org")
+        self.assertEqual(len(bob), b0 + 1)  # one report, not 1000
+        m, status, returned = report_parts(bob[-1])
+        # the 1000 recipients are one user: one field block
+        self.assertEqual(status.count("Final-Recipient:"), 1)
+        self.assertIn("Final-Recipient: rfc822; alice+1@example.org", status)
+        self.assertEqual(self.queue(), q0)
+
+    def test_flood_remote_sender_gives_one_item(self):
+        q0 = self.queue()
+        rcpts = [f"alice+{i}@example.org" for i in range(1, 301)]
+        self.send("sender@remote.test", rcpts, msg("flood-remote"),
+                  rcpt_options=["NOTIFY=SUCCESS"])
+        new = self.new_items(q0)
+        self.assertEqual([i["final_recipient"] for i in new], ["alice+1@example.org"])
+        self.d.ctl("queue", "delete", str(new[0]["id"]))
+        self.d.ctl("check")
+
+    def test_local_report_has_a_block_per_recipient(self):
+        b0 = len(stored(self.d, "bob@example.org"))
+        self.send("bob@example.org", ["alice@example.org", "carol@example.org"],
+                  msg("two-rcpts"), rcpt_options=["NOTIFY=SUCCESS"])
+        bob = stored(self.d, "bob@example.org")
+        self.assertEqual(len(bob), b0 + 1)
+        m, status, returned = report_parts(bob[-1])
+        self.assertIn("Final-Recipient: rfc822; alice@example.org\r\nAction: delivered", status)
+        self.assertIn("Final-Recipient: rfc822; carol@example.org\r\nAction: delivered", status)
+        self.assertEqual(status.count("Reporting-MTA:"), 1)
+
+    def test_8bit_in_report_is_encoded(self):
+        # ORCPT and ENVID are xtext: "+C3+B6" decodes to raw UTF-8 bytes; the
+        # returned headers of an SMTPUTF8 message have 8-bit too
+        b0 = len(stored(self.d, "bob@example.org"))
+        body = "Subject: grüße\r\n\r\nhällo\r\n".encode()
+        with smtplib.SMTP("127.0.0.1", self.d.ports["mx"]) as s:
+            s.sendmail("bob@example.org", ["alice@example.org"], body,
+                       mail_options=["SMTPUTF8", "BODY=8BITMIME", "ENVID=id+C3+A9"],
+                       rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;j+C3+B6rg+2Bx@example.org"])
+        bob = stored(self.d, "bob@example.org")
+        self.assertEqual(len(bob), b0 + 1)
+        raw = bob[-1]
+        start = raw.index(b"Content-Type: message/delivery-status")
+        part = raw[start:raw.index(b"\r\n--", start)]
+        part.decode("ascii")  # no raw 8-bit in message/delivery-status
+        # RFC 6533: the utf-8 address type, utf-8-addr-xtext
+        self.assertIn(b"Original-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@example.org\r\n", part)
+        self.assertIn(b"Original-Envelope-Id: id+C3+A9\r\n", part)
+        self.assertIn(b"Final-Recipient: rfc822; alice@example.org\r\n", part)
+        # the returned 8-bit headers: message/global-headers (RFC 6533 6.3)
+        m, status, returned = report_parts(raw)
+        self.assertEqual(returned.get_content_type(), "message/global-headers")
+        self.assertIn("Subject: grüße".encode(), raw)
+        self.assertNotIn("hällo".encode(), raw)
 
     def test_notify_never_gives_nothing(self):
         b0 = len(stored(self.d, "bob@example.org"))

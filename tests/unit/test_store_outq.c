@@ -64,10 +64,11 @@ static void test_add_get_list_del(void **state)
     assert_string_equal(got.envid, "env-1");
     assert_string_equal(got.orcpt, "rfc822;orig@example.com");
     assert_string_equal(got.rcpt, "bob@example.com");
-    assert_int_equal(got.size, sizeof(msg) - 1);
+    /* a failure with RET=HDRS keeps the header block only (as a "delivered" one) */
+    assert_int_equal(got.size, strlen("Subject: hi\r\n"));
     assert_int_equal(store_dsn_view(t, &got, &v), 0);
-    assert_int_equal(store_view_copy(&v, 0, copy, sizeof(copy)), sizeof(msg) - 1);
-    assert_memory_equal(copy, msg, sizeof(msg) - 1);
+    assert_int_equal(store_view_copy(&v, 0, copy, sizeof(copy)), got.size);
+    assert_memory_equal(copy, "Subject: hi\r\n", got.size);
     store_txn_abort(&t);
     /* both items share one blob with two references: the check agrees */
     assert_int_equal(sfx_problems(f, 0), 0);
@@ -89,7 +90,8 @@ static void test_blob_outlives_the_message(void **state)
     sfx_msg(msg, sizeof(msg), 7);
     uint32_t uid;
     assert_int_equal(sfx_append1(f, f->user, f->inbox, msg, sizeof(msg), &uid), 0);
-    store_dsn_t d = item(STORE_DSN_DELIVERED, "alice@example.com");
+    store_dsn_t d = item(STORE_DSN_FAILED, "alice@example.com");
+    d.ret = STORE_DSN_RET_FULL; /* the only item that keeps the whole message */
     uint64_t id;
     SFX_WRITE(f, store_dsn_add(txn_, &d, msg, sizeof(msg), &id));
     SFX_WRITE(f, store_msg_expunge(txn_, f->user, f->inbox, uid));
@@ -103,6 +105,84 @@ static void test_blob_outlives_the_message(void **state)
     assert_memory_equal(copy, msg, sizeof(msg));
     store_txn_abort(&t);
     assert_int_equal(sfx_problems(f, 0), 0);
+}
+
+/* Adds d with msg, returns the bytes the item keeps in kept (cap bytes) and their length. */
+static size_t kept_of(sfx_t *f, store_dsn_t d, const char *msg, size_t len, char *kept, size_t cap)
+{
+    uint64_t id = 0;
+    SFX_WRITE(f, store_dsn_add(txn_, &d, msg, len, &id));
+    assert_true(id > 0);
+    store_txn_t *t;
+    store_view_t v;
+    assert_int_equal(store_read_begin(f->st, &t), 0);
+    assert_int_equal(store_dsn_get(t, id, &d), 0);
+    assert_int_equal(store_dsn_view(t, &d, &v), 0);
+    size_t n = store_view_copy(&v, 0, kept, cap);
+    assert_int_equal(n, d.size);
+    store_txn_abort(&t);
+    return n;
+}
+
+/* RFC 3461 4.3: only a failure with RET=FULL keeps the body; the header block is capped. */
+static void test_kept_content(void **state)
+{
+    sfx_t *f = *state;
+    static const char msg[] = "Subject: hi\r\nX: y\r\n\r\nsecret body\r\n";
+    static char kept[STORE_DSN_HEADERS_MAX + 4096];
+    store_dsn_t d = item(STORE_DSN_DELIVERED, "a@example.com");
+    d.ret = STORE_DSN_RET_FULL;
+    size_t n = kept_of(f, d, msg, sizeof(msg) - 1, kept, sizeof(kept));
+    assert_int_equal(n, strlen("Subject: hi\r\nX: y\r\n"));
+    assert_memory_equal(kept, msg, n);
+    d = item(STORE_DSN_FAILED, "a@example.com");
+    d.ret = STORE_DSN_RET_NONE;
+    assert_int_equal(kept_of(f, d, msg, sizeof(msg) - 1, kept, sizeof(kept)), n);
+    d.ret = STORE_DSN_RET_FULL;
+    assert_int_equal(kept_of(f, d, msg, sizeof(msg) - 1, kept, sizeof(kept)), sizeof(msg) - 1);
+    assert_memory_equal(kept, msg, sizeof(msg) - 1);
+    /* a header block over the cap: cut at the last line end within it */
+    static char big[STORE_DSN_HEADERS_MAX + 3000];
+    size_t o = 0;
+    while (o + 100 < sizeof(big) - 200) {
+        memcpy(big + o, "X-Long: ", 8);
+        memset(big + o + 8, 'a', 89);
+        memcpy(big + o + 97, "\r\n", 2);
+        o += 99;
+    }
+    memcpy(big + o, "\r\nbody\r\n", 8);
+    o += 8;
+    d = item(STORE_DSN_DELIVERED, "a@example.com");
+    n = kept_of(f, d, big, o, kept, sizeof(kept));
+    assert_int_equal(n, (STORE_DSN_HEADERS_MAX / 99) * 99);
+    assert_true(n <= STORE_DSN_HEADERS_MAX && kept[n - 1] == '\n');
+    assert_int_equal(store_dsn_header_len(big, o), n);
+    assert_int_equal(sfx_problems(f, 0), 0);
+}
+
+/* The queue is outside every quota: STORE_OUTQ_ITEMS_MAX items, then PETREL_ETOOBIG. */
+static int fill(store_txn_t *txn, unsigned n)
+{
+    store_dsn_t d = item(STORE_DSN_DELIVERED, "a@example.com");
+    int rc = 0;
+    for (unsigned i = 0; !rc && i < n; i++)
+        rc = store_dsn_add(txn, &d, "S: x\r\n", 6, NULL);
+    return rc;
+}
+
+static void test_queue_cap(void **state)
+{
+    sfx_t *f = *state;
+    int rc = -1;
+    SFX_WRITE(f, fill(txn_, STORE_OUTQ_ITEMS_MAX));
+    assert_int_equal(count(f), STORE_OUTQ_ITEMS_MAX);
+    SFX_WRITE(f, (rc = fill(txn_, 1)));
+    assert_int_equal(rc, PETREL_ETOOBIG);
+    assert_int_equal(count(f), STORE_OUTQ_ITEMS_MAX);
+    SFX_WRITE(f, store_dsn_del(txn_, 1)); /* room again */
+    SFX_WRITE(f, (rc = fill(txn_, 1)));
+    assert_int_equal(rc, 0);
+    assert_int_equal(count(f), STORE_OUTQ_ITEMS_MAX);
 }
 
 static void test_bad_items_refused(void **state)
@@ -189,6 +269,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_get_list_del, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_blob_outlives_the_message, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_content, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_cap, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_items_refused, sfx_setup, sfx_teardown),
         cmocka_unit_test(test_v1_store_migrates),
     };
