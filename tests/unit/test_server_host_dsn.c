@@ -355,7 +355,7 @@ static size_t queued(sfx_t *f)
 static void run(sfx_t *f, const char *return_path, size_t nr, const uint64_t *users_of)
 {
     struct petrel_dsn_rcpt *r = calloc(nr, sizeof(*r));
-    char (*names)[32] = calloc(nr, sizeof(*names));
+    char (*names)[48] = calloc(nr, sizeof(*names));
     assert_non_null(r);
     assert_non_null(names);
     for (size_t i = 0; i < nr; i++) {
