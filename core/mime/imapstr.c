@@ -55,33 +55,54 @@ int mime_imap_nstring(buf_t *out, const uint8_t *s, size_t n, bool present)
     return mime_imap_append_string(out, s, n);
 }
 
-/* A header value unfolded for humans, or NIL when the field is absent. */
-static int env_text(const uint8_t *hdr, size_t hlen, const char *name, buf_t *tmp, buf_t *out)
+/* The envelope's fields, in its order; found in one pass over the header. */
+enum env_field { ENV_DATE, ENV_SUBJECT, ENV_FROM, ENV_SENDER, ENV_REPLY_TO, ENV_TO, ENV_CC,
+                 ENV_BCC, ENV_IN_REPLY_TO, ENV_MESSAGE_ID, ENV_NFIELDS };
+static const char *const env_names[ENV_NFIELDS] = {
+    "Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID",
+};
+
+/* The first field of each envelope name (as mime_hdr_find would find it); NULL value: absent. */
+static void env_fields_find(const uint8_t *hdr, size_t hlen, struct mime_field fields[ENV_NFIELDS])
 {
-    bool humans = name[0] == 'S'; /* Subject; Date and the ids keep their blanks */
+    memset(fields, 0, ENV_NFIELDS * sizeof(*fields));
+    struct mime_hdr_iter it;
     struct mime_field f;
-    if (mime_hdr_find(hdr, hlen, name, strlen(name), &f) != 0) return buf_append(out, "NIL", 3);
+    mime_hdr_iter_init(&it, hdr, hlen);
+    while (mime_hdr_iter_next(&it, &f)) {
+        for (size_t i = 0; i < ENV_NFIELDS; i++) {
+            if (!fields[i].value && mime_bytes_ieq(f.name, f.name_len, env_names[i])) {
+                fields[i] = f;
+                break;
+            }
+        }
+    }
+}
+
+/* A header value unfolded for humans, or NIL when the field is absent. */
+static int env_text(const struct mime_field *f, bool humans, buf_t *tmp, buf_t *out)
+{
+    /* humans: Subject; Date and the ids keep their blanks */
+    if (!f->value) return buf_append(out, "NIL", 3);
     buf_reset(tmp);
-    int rc = humans ? mime_unfold(f.value, f.value_len, tmp)
-                    : mime_unfold_nolf(f.value, f.value_len, tmp);
+    int rc = humans ? mime_unfold(f->value, f->value_len, tmp)
+                    : mime_unfold_nolf(f->value, f->value_len, tmp);
     if (rc) return rc;
     return mime_imap_append_string(out, (const uint8_t *)tmp->data, tmp->len);
 }
 
 /* An address list; *count_r is 0 when absent or empty (written as NIL). */
-static int env_addrs(const uint8_t *hdr, size_t hlen, const char *name, buf_t *out, size_t *count_r)
+static int env_addrs(const struct mime_field *f, buf_t *out, size_t *count_r)
 {
-    struct mime_field f;
     *count_r = 0;
-    if (mime_hdr_find(hdr, hlen, name, strlen(name), &f) != 0) return buf_append(out, "NIL", 3);
-    return mime_imap_addresses(f.value, f.value_len, out, count_r);
+    if (!f->value) return buf_append(out, "NIL", 3);
+    return mime_imap_addresses(f->value, f->value_len, out, count_r);
 }
 
-static int env_addrs_or_from(const uint8_t *hdr, size_t hlen, const char *name, const buf_t *from,
-                             buf_t *out)
+static int env_addrs_or_from(const struct mime_field *f, const buf_t *from, buf_t *out)
 {
     size_t start = out->len, count;
-    int rc = env_addrs(hdr, hlen, name, out, &count);
+    int rc = env_addrs(f, out, &count);
     if (rc || count > 0) return rc;
     out->len = start; /* absent or empty: the same as From (RFC 3501) */
     return buf_append(out, from->data, from->len);
@@ -92,24 +113,27 @@ int mime_imap_envelope(const uint8_t *hdr, size_t hdr_len, buf_t *out)
     buf_t tmp, from;
     size_t n;
     int rc;
+    struct mime_field fl[ENV_NFIELDS];
+    env_fields_find(hdr, hdr_len, fl);
     buf_init(&tmp, out->max);
     buf_init(&from, out->max);
-    if ((rc = buf_append_byte(out, '(')) || (rc = env_text(hdr, hdr_len, "Date", &tmp, out)) ||
-        (rc = buf_append_byte(out, ' ')) || (rc = env_text(hdr, hdr_len, "Subject", &tmp, out)) ||
-        (rc = buf_append_byte(out, ' ')) || (rc = env_addrs(hdr, hdr_len, "From", &from, &n)) ||
-        (rc = buf_append(out, from.data, from.len)) || (rc = buf_append_byte(out, ' ')) ||
-        (rc = env_addrs_or_from(hdr, hdr_len, "Sender", &from, out)) ||
+    if ((rc = buf_append_byte(out, '(')) || (rc = env_text(&fl[ENV_DATE], false, &tmp, out)) ||
         (rc = buf_append_byte(out, ' ')) ||
-        (rc = env_addrs_or_from(hdr, hdr_len, "Reply-To", &from, out)))
+        (rc = env_text(&fl[ENV_SUBJECT], true, &tmp, out)) || (rc = buf_append_byte(out, ' ')) ||
+        (rc = env_addrs(&fl[ENV_FROM], &from, &n)) ||
+        (rc = buf_append(out, from.data, from.len)) || (rc = buf_append_byte(out, ' ')) ||
+        (rc = env_addrs_or_from(&fl[ENV_SENDER], &from, out)) ||
+        (rc = buf_append_byte(out, ' ')) ||
+        (rc = env_addrs_or_from(&fl[ENV_REPLY_TO], &from, out)))
         goto out;
-    static const char *const lists[] = {"To", "Cc", "Bcc"};
-    for (size_t i = 0; i < 3; i++) {
-        if ((rc = buf_append_byte(out, ' ')) || (rc = env_addrs(hdr, hdr_len, lists[i], out, &n)))
+    for (size_t i = ENV_TO; i <= ENV_BCC; i++) {
+        if ((rc = buf_append_byte(out, ' ')) || (rc = env_addrs(&fl[i], out, &n)))
             goto out;
     }
     if ((rc = buf_append_byte(out, ' ')) ||
-        (rc = env_text(hdr, hdr_len, "In-Reply-To", &tmp, out)) ||
-        (rc = buf_append_byte(out, ' ')) || (rc = env_text(hdr, hdr_len, "Message-ID", &tmp, out)))
+        (rc = env_text(&fl[ENV_IN_REPLY_TO], false, &tmp, out)) ||
+        (rc = buf_append_byte(out, ' ')) ||
+        (rc = env_text(&fl[ENV_MESSAGE_ID], false, &tmp, out)))
         goto out;
     rc = buf_append_byte(out, ')');
 out:

@@ -28,8 +28,13 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define IN_CHUNK 4096u
+/* One read takes a whole small message (SMTP DATA of a few KB): fewer recv calls.
+ * The buffer is freed whenever it is drained, so idle connections hold none. */
+#define IN_CHUNK 16384u
 #define OUT_CHUNK 16384u
+/* A connection's first output chunk: small enough for malloc's per-thread cache,
+ * room for a batch of replies; most replies never need another. */
+#define OUT_FIRST (1024u - (unsigned)sizeof(struct out_chunk))
 #define OUT_IOV 8
 
 enum conn_state { ST_HANDSHAKE, ST_OPEN, ST_STARTTLS_FLUSH, ST_CLOSING, ST_CLOSED };
@@ -73,6 +78,9 @@ struct srv_conn {
     uint8_t defer_ev;
     unsigned paused : 1, throttled : 1, peer_eof : 1, discarding : 1, tls_done : 1,
         hs_want_write : 1, rd_wants_write : 1, wr_wants_read : 1;
+    /* input became readable while paused: the read interest is dropped until the
+     * resume (until then a pause keeps it, saving two epoll_ctl per pause) */
+    unsigned paused_woke : 1;
 };
 
 static atomic_uint_fast64_t conn_next_id = 1;
@@ -120,6 +128,14 @@ static bool conn_want_read(const srv_conn_t *c)
     return c->state == ST_OPEN && !c->paused && !c->peer_eof && !c->throttled;
 }
 
+/* A pause leaves the read interest registered (lazily) until input actually
+ * arrives: a client that waits for the reply costs no epoll_ctl either way. */
+static bool conn_keep_read_interest(const srv_conn_t *c)
+{
+    return c->state == ST_OPEN && c->paused && !c->paused_woke && !c->peer_eof &&
+           !c->throttled && !c->rd_wants_write && (c->io.events & SRV_EV_IN);
+}
+
 static void conn_update_interest(srv_conn_t *c)
 {
     uint32_t ev = 0;
@@ -132,7 +148,10 @@ static void conn_update_interest(srv_conn_t *c)
         break;
     case ST_OPEN:
     case ST_CLOSING:
-        if (conn_want_read(c)) ev |= c->rd_wants_write ? SRV_EV_OUT : SRV_EV_IN;
+        if (conn_want_read(c))
+            ev |= c->rd_wants_write ? SRV_EV_OUT : SRV_EV_IN;
+        else if (conn_keep_read_interest(c))
+            ev |= SRV_EV_IN;
         if (c->out_len && (c->state == ST_CLOSING || !c->ssl || c->tls_done))
             ev |= c->wr_wants_read ? SRV_EV_IN : SRV_EV_OUT;
         break;
@@ -213,14 +232,15 @@ int srv_conn_write(srv_conn_t *c, const void *p, size_t n)
     while (n > 0) {
         struct out_chunk *t = c->out_tail;
         if (!t || t->end == t->cap) {
-            t = malloc(sizeof(*t) + OUT_CHUNK);
+            uint32_t cap = !c->out_head && n <= OUT_FIRST ? OUT_FIRST : OUT_CHUNK;
+            t = malloc(sizeof(*t) + cap);
             if (!t) {
                 conn_begin_close(c, false, SRV_CLOSE_ERROR);
                 return PETREL_ENOMEM;
             }
             t->next = NULL;
             t->start = t->end = 0;
-            t->cap = OUT_CHUNK;
+            t->cap = cap;
             if (c->out_tail)
                 c->out_tail->next = t;
             else
@@ -605,6 +625,7 @@ static void conn_service(srv_conn_t *c, uint32_t ev)
         }
     }
     if (c->state == ST_OPEN) {
+        if (c->paused && (ev & SRV_EV_IN)) c->paused_woke = 1; /* level-triggered: drop it */
         bool ready = (ev & (SRV_EV_IN | SRV_EV_ERR)) || (c->rd_wants_write && (ev & SRV_EV_OUT)) ||
                      (c->ssl && c->tls_done && SSL_pending(c->ssl) > 0);
         if (ready && conn_want_read(c) && !conn_read(c)) return;
@@ -763,6 +784,7 @@ void srv_conn_resume_input(srv_conn_t *c)
 {
     if (!c->paused) return;
     c->paused = 0;
+    c->paused_woke = 0;
     conn_kick(c, 0);
 }
 

@@ -32,15 +32,17 @@ static void srv_fn_log(petrel_session *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void srv_fn_log(petrel_session *s, int level, const char *fmt, ...)
 {
+    enum log_level l = level <= PETREL_LOG_DEBUG  ? LOG_LVL_DEBUG
+                       : level == PETREL_LOG_INFO ? LOG_LVL_INFO
+                       : level == PETREL_LOG_WARN ? LOG_LVL_WARN
+                                                  : LOG_LVL_ERROR;
+    if (l < log_get_level())
+        return; /* below the threshold: not even formatted (several a message in SMTP) */
     char line[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    enum log_level l = level <= PETREL_LOG_DEBUG  ? LOG_LVL_DEBUG
-                       : level == PETREL_LOG_INFO ? LOG_LVL_INFO
-                       : level == PETREL_LOG_WARN ? LOG_LVL_WARN
-                                                  : LOG_LVL_ERROR;
     if (s)
         log_write(l, "session=%llu plugin=%s %s", (unsigned long long)s->id,
                   s->lst->plugin->name, line);

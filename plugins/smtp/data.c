@@ -280,9 +280,12 @@ static const char *smtp_target_folder(const struct smtp_session *ss, const struc
 static int smtp_deliver_ops(petrel_write *w, struct smtp_session *ss, const char *msg,
                             size_t len)
 {
-    uint64_t *users = malloc(SMTP_DELIVER_CHUNK * sizeof(*users));
+    /* sized by the targets (one for most messages), not by the chunk cap */
+    size_t cap = ss->ntargets < SMTP_DELIVER_CHUNK ? (ss->ntargets ? ss->ntargets : 1)
+                                                   : SMTP_DELIVER_CHUNK;
+    uint64_t *users = malloc(cap * sizeof(*users));
     unsigned char *done = calloc(ss->ntargets ? ss->ntargets : 1, 1);
-    size_t *idx = malloc(SMTP_DELIVER_CHUNK * sizeof(*idx));
+    size_t *idx = malloc(cap * sizeof(*idx));
     int rc = users && done && idx ? 0 : PETREL_ENOMEM;
     for (size_t first = 0; rc == 0 && first < ss->ntargets; first++) {
         if (done[first])

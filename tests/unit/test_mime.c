@@ -266,6 +266,44 @@ static void test_facts(void **state)
     free(msg);
 }
 
+/* The byte facts at every offset (the scan goes eight bytes at a time, then the tail). */
+static void test_facts_offsets(void **state)
+{
+    (void)state;
+    for (size_t len = 1; len <= 21; len++) {
+        for (size_t at = 0; at < len; at++) {
+            static const uint8_t bytes[] = {0x80, 0xff, 0x00, '\n'};
+            for (size_t b = 0; b < sizeof(bytes); b++) {
+                uint8_t msg[32];
+                memset(msg, 'a', sizeof(msg));
+                msg[at] = bytes[b];
+                struct mime_tree *t = NULL;
+                assert_int_equal(mime_parse(msg, len, NULL, &t), 0);
+                uint32_t want = b < 2 ? MIME_MF_8BIT : b == 2 ? MIME_MF_NUL : MIME_MF_BARELF;
+                assert_int_equal(t->facts.flags, want);
+                assert_int_equal(t->facts.virtual_size, len + (b == 3));
+                mime_tree_free(&t);
+                if (b == 3 && at > 0) { /* CRLF is not bare */
+                    msg[at - 1] = '\r';
+                    assert_int_equal(mime_parse(msg, len, NULL, &t), 0);
+                    assert_int_equal(t->facts.flags, 0);
+                    assert_int_equal(t->facts.virtual_size, len);
+                    mime_tree_free(&t);
+                }
+            }
+        }
+    }
+    /* both 8BIT and NUL, far apart */
+    uint8_t big[100];
+    memset(big, 'a', sizeof(big));
+    big[3] = 0xc3;
+    big[97] = 0;
+    struct mime_tree *t = NULL;
+    assert_int_equal(mime_parse(big, sizeof(big), NULL, &t), 0);
+    assert_int_equal(t->facts.flags, MIME_MF_8BIT | MIME_MF_NUL);
+    mime_tree_free(&t);
+}
+
 /* Messages with odd shapes: empty, header only, body only, NUL bytes. */
 static void test_odd_shapes(void **state)
 {
@@ -589,6 +627,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_corpus),    cmocka_unit_test(test_sections),
         cmocka_unit_test(test_section_encoding), cmocka_unit_test(test_facts),
+        cmocka_unit_test(test_facts_offsets),
         cmocka_unit_test(test_odd_shapes),       cmocka_unit_test(test_limit_depth),
         cmocka_unit_test(test_limit_parts),      cmocka_unit_test(test_cache_corrupt),
         cmocka_unit_test(test_cache_forged),     cmocka_unit_test(test_cache_small),

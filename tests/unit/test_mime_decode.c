@@ -191,6 +191,21 @@ static void check_env(const char *header, const char *want)
     buf_free(&out);
 }
 
+/* The envelope takes the first field of each name, whatever the case and order. */
+static void test_envelope_fields(void **state)
+{
+    (void)state;
+    check_env("message-id: <m1@x>\r\nSUBJECT: one\r\nSubject: two\r\nNo colon line\r\n"
+              "cc: c@x\r\nFrom: f@x\r\nfrom: g@x\r\nReply-To:\r\nTo: t@x\r\n"
+              "date: Mon, 1 Jan 2024 00:00:00 +0000\r\nIn-Reply-To: <r@x>\r\nBcc: b@x\r\n\r\n",
+              "(\"Mon, 1 Jan 2024 00:00:00 +0000\" \"one\" ((NIL NIL \"f\" \"x\")) "
+              "((NIL NIL \"f\" \"x\")) ((NIL NIL \"f\" \"x\")) ((NIL NIL \"t\" \"x\")) "
+              "((NIL NIL \"c\" \"x\")) ((NIL NIL \"b\" \"x\")) \"<r@x>\" \"<m1@x>\")");
+    check_env("Sender: s@x\r\nFrom: f@x\r\n\r\n",
+              "(NIL NIL ((NIL NIL \"f\" \"x\")) ((NIL NIL \"s\" \"x\")) "
+              "((NIL NIL \"f\" \"x\")) NIL NIL NIL NIL NIL)");
+}
+
 /* Address lists, worked out by hand from RFC 5322 / RFC 3501 (and checked with Dovecot). */
 static void test_addresses(void **state)
 {
@@ -228,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_encoding_parse),
         cmocka_unit_test(test_rfc2047),
         cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_envelope_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

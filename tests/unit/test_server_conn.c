@@ -8,6 +8,7 @@
 #include "server_test_util.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define TS_ASAN 1
@@ -126,6 +127,35 @@ static void test_pause_keeps_pipelined_input(void **state)
     expect_line(fd, "PAUSED");
     expect_line(fd, "L 1 C");
     assert_int_equal(atomic_load(&srv->lines), 5);
+    close(fd);
+    ts_stop(&srv);
+}
+
+/* Input that arrives while paused waits for the resume, and the wait does not spin
+ * (a pause keeps the read interest until input comes, then drops it). */
+static void test_pause_input_arriving_later(void **state)
+{
+    (void)state;
+    struct ts_server *srv = ts_start(NULL, SRV_TLS_NONE, NULL, 0, 0);
+    int fd = tc_connect(srv->port, NULL);
+    uint64_t t0 = srv_clock_ms();
+    assert_int_equal(tc_send(fd, "PAUSE 300\r\n"), 0);
+    expect_line(fd, "PAUSED");
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    assert_int_equal(tc_send(fd, "A\r\n"), 0);
+    expect_line(fd, "L 1 A");
+    getrusage(RUSAGE_SELF, &ru1);
+    assert_true(srv_clock_ms() - t0 >= 290); /* A was held until the resume */
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                          ru0.ru_stime.tv_sec) +
+                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                          ru0.ru_stime.tv_usec) / 1e6;
+    assert_true(cpu < 0.15); /* a level-triggered spin would burn the whole pause */
+    /* and the connection reads normally again */
+    assert_int_equal(tc_send(fd, "B\r\n"), 0);
+    expect_line(fd, "L 1 B");
+    assert_int_equal(atomic_load(&srv->lines), 3);
     close(fd);
     ts_stop(&srv);
 }
@@ -516,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_line_too_long),
         cmocka_unit_test(test_raw_then_line_same_packet),
         cmocka_unit_test(test_pause_keeps_pipelined_input),
+        cmocka_unit_test(test_pause_input_arriving_later),
         cmocka_unit_test(test_backpressure_bounded),
         cmocka_unit_test(test_output_hard_max_closes),
         cmocka_unit_test(test_idle_timeout),
