@@ -73,6 +73,9 @@ struct petrel_session {
     /* before session_start (host_rdns.c): waiting for the name and/or the implicit TLS handshake */
     int rdns_wait, rdns_paused, tls_wait;
     srv_timer_t rdns_timer;
+    /* set on the loop when nobody waits for the name any more (timeout, session gone):
+     * a lookup job still queued in the pool then skips its resolver calls */
+    atomic_int rdns_stale;
 };
 
 struct srv_host {

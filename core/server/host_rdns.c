@@ -8,7 +8,9 @@
  * is kept only when it is forward-confirmed: one of its addresses is the
  * client's. The session waits at most SRV_RDNS_TIMEOUT_MS; a lookup
  * answering later is ignored (the thread keeps running until the resolver
- * gives up: getnameinfo has no timeout of its own, which is the known cost).
+ * gives up: getnameinfo has no timeout of its own, which is the known cost;
+ * jobs still queued when their session timed out or went away skip the
+ * resolver, so a burst of short connections cannot fill the pool with them).
  *
  * Who gets it: listeners whose plugin declares the key `reverse_dns` in its
  * config_keys, unless the listener says `reverse_dns = no`.
@@ -80,6 +82,8 @@ static int srv_rdns_confirm(const char *name, const char *addr, int family)
 static void srv_rdns_run(void *arg)
 {
     struct srv_rdns_job *j = arg;
+    if (atomic_load(&j->s->rdns_stale))
+        return; /* the client left or the wait timed out while this job was queued */
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_flags = AI_NUMERICHOST;
@@ -89,7 +93,8 @@ static void srv_rdns_run(void *arg)
     if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL, 0, NI_NUMERICHOST) ==
             0 &&
         getnameinfo(ai->ai_addr, ai->ai_addrlen, name, sizeof(name), NULL, 0, NI_NAMEREQD) == 0 &&
-        srv_rdns_name_ok(name) && srv_rdns_confirm(name, num, ai->ai_family)) {
+        srv_rdns_name_ok(name) && !atomic_load(&j->s->rdns_stale) &&
+        srv_rdns_confirm(name, num, ai->ai_family)) {
         str_lcpy(j->name, name, sizeof(j->name));
         j->found = 1;
     }
@@ -143,6 +148,7 @@ static void srv_rdns_timeout(srv_loop_t *loop, void *arg)
 {
     (void)loop;
     struct petrel_session *s = arg;
+    atomic_store(&s->rdns_stale, 1);
     if (s->rdns_wait && !s->ended)
         srv_rdns_done(s, "timeout");
 }
@@ -183,6 +189,7 @@ void srv_rdns_pause(struct petrel_session *s)
 
 void srv_rdns_cancel(struct petrel_session *s)
 {
+    atomic_store(&s->rdns_stale, 1);
     if (s->rdns_wait) {
         s->rdns_wait = 0;
         srv_timer_stop(s->loop, &s->rdns_timer);
