@@ -37,36 +37,6 @@ static void view_write(struct imap_session *is, const struct petrel_view *v, uin
     }
 }
 
-/* Bytes [off, off + len) of a view as one contiguous block (*tmp_r to free). */
-static const void *view_contig(const struct petrel_view *v, uint64_t off, uint64_t len,
-                               void **tmp_r)
-{
-    *tmp_r = NULL;
-    for (unsigned i = 0; i < v->nseg; i++) {
-        if (off >= v->seg[i].n) {
-            off -= v->seg[i].n;
-            continue;
-        }
-        if (v->seg[i].n - off >= len) return v->seg[i].p + off;
-        break;
-    }
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) return NULL;
-    uint64_t done = 0;
-    for (unsigned i = 0; i < v->nseg && done < len; i++) {
-        if (off >= v->seg[i].n) {
-            off -= v->seg[i].n;
-            continue;
-        }
-        uint64_t n = v->seg[i].n - off < len - done ? v->seg[i].n - off : len - done;
-        memcpy(buf + done, v->seg[i].p + off, n);
-        done += n;
-        off = 0;
-    }
-    *tmp_r = buf;
-    return buf;
-}
-
 static void fetch_write_date(struct imap_session *is, int64_t t)
 {
     static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -155,8 +125,8 @@ static int fetch_decoded(petrel_read *r, const struct fetch_body *b, const struc
     *n_r = (size_t)len;
     if (!b->part[0] || (enc != PETREL_ENC_QP && enc != PETREL_ENC_BASE64))
         return b->part[0] && enc == PETREL_ENC_OTHER ? PETREL_ENOTSUP : 0;
-    void *tmp;
-    const void *raw = view_contig(v, off, len, &tmp);
+    char *tmp;
+    const char *raw = imap_view_bytes(v, off, len, &tmp);
     if (!raw) return PETREL_ENOMEM;
     int rc = imap_host->decode(r, enc, raw, (size_t)len, p_r, n_r);
     free(tmp);
@@ -254,8 +224,8 @@ static int fetch_write_body(struct imap_session *is, petrel_read *r, uint32_t ui
     }
     if (rc) return -1;
     if (b->fields) {
-        void *tmp;
-        const void *hdr = view_contig(&v, off, len, &tmp);
+        char *tmp;
+        const char *hdr = imap_view_bytes(&v, off, len, &tmp);
         const char *p;
         size_t n;
         if (!hdr || imap_host->header_fields(r, hdr, (size_t)len, b->names, b->nnames,

@@ -3,7 +3,6 @@
  * NAMESPACE; mailbox name conversion at the protocol edge.
  */
 #include "imap_int.h"
-#include "search.h" /* imap_utf8_valid */
 
 #include <string.h>
 #include <strings.h>

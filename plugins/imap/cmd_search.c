@@ -332,7 +332,7 @@ static int64_t search_sent_day(const struct search *s, uint32_t uid)
     if (imap_host->msg_view(s->r, mb, uid, &v) ||
         imap_host->msg_section(s->r, mb, uid, "", 0, PETREL_SECTION_HEADER, &hoff, &hlen, NULL))
         return -1;
-    const char *h = imap_search_bytes(&v, hoff, hlen, &tmp);
+    const char *h = imap_view_bytes(&v, hoff, hlen, &tmp);
     if (h && imap_host->header_fields(s->r, h, (size_t)hlen, names, 1, 0, &f, &fn) == 0 && fn &&
         (colon = memchr(f, ':', fn)) != NULL &&
         imap_rfc5322_day(colon + 1, fn - (size_t)(colon + 1 - f), &day))

@@ -373,6 +373,13 @@ int imap_qresync_parse(struct imap_session *is, uint32_t i, struct imap_qresync_
 void imap_qresync_select(struct imap_session *is, petrel_read *r, const struct imap_qresync_req *q,
                          uint32_t uidnext);
 
+/* view.c */
+/* Bytes [off, off + len) of a message view in one block: a pointer into the
+ * view, or a malloc'd copy in *tmp_r (free it; NULL when not needed). NULL
+ * on out of memory or a range outside the view. */
+const char *imap_view_bytes(const struct petrel_view *v, uint64_t off, uint64_t len,
+                            char **tmp_r);
+
 /* out.c */
 /* Ascending UIDs written as a compact set ("1:3,7") after a prefix written before the
  * first one: imap_setw_add for each, imap_setw_end once ("\r\n" when any was written). */

@@ -152,32 +152,41 @@ static int parser_read_head(struct imap_parser *p, const char *l, size_t len, si
     return 0;
 }
 
-/* 1 when s[0..n) is valid UTF-8 (RFC 3629: no overlongs, surrogates, > U+10FFFF). */
-static int parser_utf8_valid(const uint8_t *s, size_t n)
+size_t imap_utf8_next(const unsigned char *s, size_t n, uint32_t *c_r)
 {
+    unsigned char b = s[0];
+    size_t len;
+    uint32_t c, min;
+    if (b < 0x80) {
+        *c_r = b;
+        return 1;
+    }
+    if (b >= 0xc2 && b <= 0xdf)
+        len = 2, c = b & 0x1fu, min = 0x80;
+    else if (b >= 0xe0 && b <= 0xef)
+        len = 3, c = b & 0x0fu, min = 0x800;
+    else if (b >= 0xf0 && b <= 0xf4)
+        len = 4, c = b & 0x07u, min = 0x10000;
+    else
+        return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        c = (c << 6) | (s[i] & 0x3fu);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    *c_r = c;
+    return len;
+}
+
+int imap_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        uint8_t b = s[i];
-        size_t len;
-        uint32_t c, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        if (b >= 0xc2 && b <= 0xdf)
-            len = 2, c = b & 0x1fu, min = 0x80;
-        else if (b >= 0xe0 && b <= 0xef)
-            len = 3, c = b & 0x0fu, min = 0x800;
-        else if (b >= 0xf0 && b <= 0xf4)
-            len = 4, c = b & 0x07u, min = 0x10000;
-        else
-            return 0;
-        if (len > n - i) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return 0;
-            c = (c << 6) | (s[i + k] & 0x3fu);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-        i += len;
+        uint32_t c;
+        size_t k = imap_utf8_next(u + i, n - i, &c);
+        if (!k) return 0;
+        i += k;
     }
     return 1;
 }
@@ -205,7 +214,7 @@ static int parser_read_quoted(struct imap_parser *p, const char *l, size_t len, 
         p->buf[a->off + n++] = c;
     }
     p->buf[a->off + n] = '\0';
-    if (p->utf8 && !parser_utf8_valid(p->buf + a->off, n))
+    if (p->utf8 && !imap_utf8_valid((const char *)p->buf + a->off, n))
         return parser_fail(p, IMAP_PARSE_EBAD, "Invalid UTF-8 in quoted string");
     a->len = n;
     p->buf_len += n + 1;

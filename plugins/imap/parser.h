@@ -150,4 +150,13 @@ struct imap_range {
 int imap_seqset_parse(const char *s, size_t n, struct imap_range *ranges, size_t cap,
                       size_t *count_r);
 
+/*
+ * The UTF-8 sequence at s[0..n) (n >= 1): its length (1..4) and code point
+ * in *c_r, or 0 when it is not valid (RFC 3629: overlong, surrogate, beyond
+ * U+10FFFF, truncated).
+ */
+size_t imap_utf8_next(const unsigned char *s, size_t n, uint32_t *c_r);
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+int imap_utf8_valid(const char *s, size_t n);
+
 #endif

@@ -32,8 +32,6 @@ int imap_charset_find(const char *name, size_t n);
  * IMAP_FOLD_MAX(n) bytes (UTF-8 input never grows). Returns the bytes written.
  */
 size_t imap_fold(int cs, const char *in, size_t n, char *out);
-/* 1 when s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-int imap_utf8_valid(const char *s, size_t n);
 /* The first needle in h, or NULL (an empty needle is found at h). */
 const char *imap_memmem(const char *h, size_t hn, const char *needle, size_t nn);
 
@@ -65,11 +63,6 @@ int imap_bs_ieq(const char *s, size_t n, const char *word);
 /* ------------------------------------------------------------ search_text.c */
 #define IMAP_SEARCH_TEXT_MAX (16u << 20) /* folded body text searched per message */
 
-/* Bytes [off, off + len) of a message view in one block: a pointer into the
- * view, or a malloc'd copy in *tmp_r (free it; NULL when not needed). NULL
- * on out of memory or a range outside the view. */
-const char *imap_search_bytes(const struct petrel_view *v, uint64_t off, uint64_t len,
-                              char **tmp_r);
 /*
  * One message's text for the text keys of a SEARCH, built lazily and kept
  * until imap_search_msg_clear: the header block and the text parts (each

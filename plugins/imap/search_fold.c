@@ -20,6 +20,7 @@
  * Bytes that are not valid UTF-8 in UTF-8 text are copied as they are, so an
  * ASCII search string still matches around them.
  */
+#include "parser.h" /* imap_utf8_next */
 #include "search.h"
 
 #include <string.h>
@@ -116,49 +117,6 @@ static size_t put_utf8(uint32_t c, char *out)
     return 4;
 }
 
-/*
- * The UTF-8 sequence at s[0..n): its length (1..4) and code point, or 0 when
- * it is not valid (overlong, surrogate, beyond U+10FFFF, truncated).
- */
-static size_t get_utf8(const unsigned char *s, size_t n, uint32_t *c_r)
-{
-    unsigned char b = s[0];
-    size_t len;
-    uint32_t c, min;
-    if (b < 0x80) {
-        *c_r = b;
-        return 1;
-    }
-    if (b >= 0xc2 && b <= 0xdf)
-        len = 2, c = b & 0x1fu, min = 0x80;
-    else if (b >= 0xe0 && b <= 0xef)
-        len = 3, c = b & 0x0fu, min = 0x800;
-    else if (b >= 0xf0 && b <= 0xf4)
-        len = 4, c = b & 0x07u, min = 0x10000;
-    else
-        return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        c = (c << 6) | (s[i] & 0x3fu);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-    *c_r = c;
-    return len;
-}
-
-int imap_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        uint32_t c;
-        size_t k = get_utf8(u + i, n - i, &c);
-        if (!k) return 0;
-        i += k;
-    }
-    return 1;
-}
-
 /* windows-1252 0x80..0x9f (undefined bytes keep their C1 code point) */
 static const uint16_t cp1252_c1[32] = {
     0x20ac, 0x81,   0x201a, 0x192,  0x201e, 0x2026, 0x2020, 0x2021, 0x2c6,  0x2030, 0x160,
@@ -208,7 +166,7 @@ size_t imap_fold(int cs, const char *in, size_t n, char *out)
             i++;
             continue;
         }
-        size_t k = get_utf8(u + i, n - i, &c);
+        size_t k = imap_utf8_next(u + i, n - i, &c);
         if (!k) { /* not UTF-8: the byte as it is */
             out[o++] = (char)u[i++];
             continue;

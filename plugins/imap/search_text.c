@@ -15,36 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *imap_search_bytes(const struct petrel_view *v, uint64_t off, uint64_t len, char **tmp_r)
-{
-    *tmp_r = NULL;
-    if (off > v->len || len > v->len - off) return NULL;
-    uint64_t o = off;
-    for (unsigned i = 0; i < v->nseg; i++) {
-        if (o >= v->seg[i].n) {
-            o -= v->seg[i].n;
-            continue;
-        }
-        if (v->seg[i].n - o >= len) return (const char *)v->seg[i].p + o;
-        break;
-    }
-    char *b = malloc(len ? len : 1);
-    if (!b) return NULL;
-    uint64_t done = 0;
-    for (unsigned i = 0; i < v->nseg && done < len; i++) {
-        if (off >= v->seg[i].n) {
-            off -= v->seg[i].n;
-            continue;
-        }
-        uint64_t n = v->seg[i].n - off < len - done ? v->seg[i].n - off : len - done;
-        memcpy(b + done, v->seg[i].p + off, n);
-        done += n;
-        off = 0;
-    }
-    *tmp_r = b;
-    return b;
-}
-
 void imap_search_msg_init(struct imap_search_msg *m, petrel_read *r, uint32_t mailbox, uint32_t uid)
 {
     memset(m, 0, sizeof(*m));
@@ -105,7 +75,7 @@ static const char *msg_part(struct imap_search_msg *m, const struct petrel_view 
                                enc_r))
         return NULL;
     *len_r = (size_t)len;
-    return imap_search_bytes(v, off, len, tmp_r);
+    return imap_view_bytes(v, off, len, tmp_r);
 }
 
 /* A header block: encoded words decoded (RFC 2047), folded. */
