@@ -17,12 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int range_cmp(const void *a, const void *b)
-{
-    const struct imap_range *x = a, *y = b;
-    return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
 void imap_uidset_free(struct imap_uidset *u)
 {
     free(u->r);
@@ -36,10 +30,10 @@ int imap_uidset_parse(const char *s, size_t len, int star_ok, uint32_t star,
     size_t n = 0;
     u_r->r = NULL;
     u_r->n = 0;
-    if (imap_seqset_parse(s, len, NULL, 0, &n) || n == 0) return -1;
-    struct imap_range *r = calloc(n, sizeof(*r));
-    if (!r) return -2;
-    if (imap_seqset_parse(s, len, r, n, &n)) {
+    struct imap_range *r;
+    int rc = imap_set_parse_alloc(s, len, &r, &n);
+    if (rc) return rc;
+    if (n == 0) {
         free(r);
         return -1;
     }
@@ -49,26 +43,13 @@ int imap_uidset_parse(const char *s, size_t len, int star_ok, uint32_t star,
             free(r);
             return -1;
         }
-        uint32_t lo = r[i].lo == IMAP_SEQ_STAR ? star : r[i].lo;
-        uint32_t hi = r[i].hi == IMAP_SEQ_STAR ? star : r[i].hi;
-        if (lo > hi) {
-            uint32_t t = lo;
-            lo = hi;
-            hi = t;
-        }
+        uint32_t lo, hi;
+        imap_range_bounds(&r[i], star, &lo, &hi);
         if (hi == 0) continue; /* '*' of an empty mailbox */
         r[out].lo = lo ? lo : 1;
         r[out++].hi = hi;
     }
-    qsort(r, out, sizeof(*r), range_cmp);
-    size_t m = 0;
-    for (size_t i = 0; i < out; i++) {
-        if (m && (r[m - 1].hi == UINT32_MAX || r[i].lo <= r[m - 1].hi + 1)) {
-            if (r[i].hi > r[m - 1].hi) r[m - 1].hi = r[i].hi;
-        } else {
-            r[m++] = r[i];
-        }
-    }
+    size_t m = imap_ranges_merge(r, out);
     u_r->r = r;
     u_r->n = m;
     return 0;
@@ -193,18 +174,16 @@ static uint64_t set_count(const struct imap_parser *p, const struct imap_arg *a)
     if (a->type != IMAP_ARG_ATOM) return 0;
     const char *s = imap_arg_str(p, a);
     size_t n = 0;
-    if (imap_seqset_parse(s, a->len, NULL, 0, &n) || n == 0) return 0;
-    struct imap_range *r = calloc(n, sizeof(*r));
-    if (!r || imap_seqset_parse(s, a->len, r, n, &n)) {
-        free(r);
-        return 0;
-    }
+    struct imap_range *r;
+    if (imap_set_parse_alloc(s, a->len, &r, &n)) return 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i].lo == IMAP_SEQ_STAR || r[i].hi == IMAP_SEQ_STAR) {
             free(r);
             return 0;
         }
-        c += (uint64_t)(r[i].hi > r[i].lo ? r[i].hi - r[i].lo : r[i].lo - r[i].hi) + 1;
+        uint32_t lo, hi;
+        imap_range_bounds(&r[i], 0, &lo, &hi);
+        c += (uint64_t)(hi - lo) + 1;
     }
     free(r);
     return c;

@@ -284,6 +284,14 @@ void imap_cmd_getquotaroot(struct imap_session *is);
 void imap_cmd_getquota(struct imap_session *is);
 void imap_cmd_setquota(struct imap_session *is);
 
+/* seqset.c */
+/* The sequence set s[0..len) parsed into a malloc'd array (free it; '*' stays
+ * IMAP_SEQ_STAR). 0; -1 bad syntax; -2 no memory. */
+int imap_set_parse_alloc(const char *s, size_t len, struct imap_range **r_r, size_t *n_r);
+/* r's bounds with '*' as star, lo <= hi (a range may be written high:low). */
+void imap_range_bounds(const struct imap_range *r, uint32_t star, uint32_t *lo_r, uint32_t *hi_r);
+/* Sorts r[0..n) and merges overlapping or adjacent ranges in place; the new count. */
+size_t imap_ranges_merge(struct imap_range *r, size_t n);
 /* seqset.c: the set argument a as sorted, merged, inclusive index ranges
  * (malloc'd, free it). "$" is the saved search result (SEARCHRES): its UIDs
  * still in the map. 0; -1 bad set or message number (reply BAD); -2 no memory. */
