@@ -151,18 +151,10 @@ void imap_cmd_append(struct imap_session *is)
     }
     if (append_msgs_check(is, &n)) return;
     if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) return;
-    petrel_read *r = imap_host->read_begin(is->s);
-    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
-    int rc = r ? imap_host->mailbox_get(r, name, &mb) : PETREL_EIO;
-    imap_host->read_end(&r);
-    if (rc) {
-        imap_reply(is, "NO",
-                   rc == PETREL_ENOTFOUND ? "[TRYCREATE] No such mailbox"
-                                          : "[UNAVAILABLE] Cannot open the mailbox");
-        return;
-    }
+    struct petrel_mailbox_info mb;
+    if (imap_mailbox_find(is, name, "[TRYCREATE] No such mailbox", &mb)) return;
     petrel_write *w = imap_host->write_new(is->s);
-    rc = w ? 0 : PETREL_ENOMEM;
+    int rc = w ? 0 : PETREL_ENOMEM;
     if (rc == 0 && imap_multiappend_ok()) rc = imap_host->w_atomic(w);
     struct append_msg m;
     for (uint32_t i = 1, k = 0; rc == 0 && k < n; k++) {

@@ -49,15 +49,9 @@ static void copy_start(struct imap_session *is, int uid_mode, uint32_t a0, int m
         free(r);
         return;
     }
-    petrel_read *rd = imap_host->read_begin(is->s);
-    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
-    rc = rd ? imap_host->mailbox_get(rd, name, &mb) : PETREL_EIO;
-    imap_host->read_end(&rd);
-    if (rc) {
+    struct petrel_mailbox_info mb;
+    if (imap_mailbox_find(is, name, "[TRYCREATE] No such mailbox", &mb)) {
         free(r);
-        imap_reply(is, "NO",
-                   rc == PETREL_ENOTFOUND ? "[TRYCREATE] No such mailbox"
-                                          : "[UNAVAILABLE] Cannot open the mailbox");
         return;
     }
     size_t total = 0;

@@ -29,6 +29,19 @@ bad:
     return -1;
 }
 
+int imap_mailbox_find(struct imap_session *is, const char *name, const char *missing,
+                      struct petrel_mailbox_info *mb_r)
+{
+    petrel_read *r = imap_host->read_begin(is->s);
+    *mb_r = (struct petrel_mailbox_info){.struct_size = sizeof(*mb_r)};
+    int rc = r ? imap_host->mailbox_get(r, name, mb_r) : PETREL_EIO;
+    imap_host->read_end(&r);
+    if (rc)
+        imap_reply(is, "NO", "%s",
+                   rc == PETREL_ENOTFOUND ? missing : "[UNAVAILABLE] Cannot open the mailbox");
+    return rc ? -1 : 0;
+}
+
 /* Submits w with one operation; imap_simple_write_done answers. */
 static void imap_submit_simple(struct imap_session *is, petrel_write *w, int op)
 {

@@ -71,16 +71,8 @@ void imap_cmd_getquotaroot(struct imap_session *is)
         return;
     }
     if (imap_mailbox_arg(is, &p->args[0], name, sizeof(name))) return;
-    petrel_read *r = imap_host->read_begin(is->s);
-    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
-    int rc = r ? imap_host->mailbox_get(r, name, &mb) : PETREL_EIO;
-    imap_host->read_end(&r);
-    if (rc) {
-        imap_reply(is, "NO",
-                   rc == PETREL_ENOTFOUND ? "[NONEXISTENT] No such mailbox"
-                                          : "[UNAVAILABLE] Cannot open the mailbox");
-        return;
-    }
+    struct petrel_mailbox_info mb;
+    if (imap_mailbox_find(is, name, "[NONEXISTENT] No such mailbox", &mb)) return;
     struct quota_vals q;
     if (quota_read(is, &q)) return;
     imap_host->writef(is->s, "* QUOTAROOT ");

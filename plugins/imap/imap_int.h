@@ -219,6 +219,10 @@ void imap_status_write(struct imap_session *is, petrel_read *r,
 void imap_simple_write_done(struct imap_session *is, petrel_write *w, int rc);
 /* Converts a client mailbox name (arg) to the store's UTF-8 name. 0 or -1 (reply sent). */
 int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *out, size_t cap);
+/* Looks the store name up in a read of its own: 0, or -1 after answering NO with the
+ * text missing (e.g. "[TRYCREATE] No such mailbox") or [UNAVAILABLE]. */
+int imap_mailbox_find(struct imap_session *is, const char *name, const char *missing,
+                      struct petrel_mailbox_info *mb_r);
 
 /* cmd_list.c */
 void imap_cmd_list(struct imap_session *is);
