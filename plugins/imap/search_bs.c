@@ -68,6 +68,8 @@ static int bs_string(struct bs_walk *b, const char **s_r, size_t *len_r)
     return 0;
 }
 
+static int bs_rest(struct bs_walk *b, int depth);
+
 /* Skips one item (a list with everything in it). */
 static int bs_skip(struct bs_walk *b, int depth)
 {
@@ -78,15 +80,7 @@ static int bs_skip(struct bs_walk *b, int depth)
     if (b->p[b->i] != '(') return bs_string(b, &s, &n);
     if (depth > IMAP_BS_MAX_DEPTH * 4) return -1; /* envelopes and params nest a little */
     b->i++;
-    for (;;) {
-        bs_ws(b);
-        if (b->i >= b->n) return -1;
-        if (b->p[b->i] == ')') {
-            b->i++;
-            return 0;
-        }
-        if (bs_skip(b, depth + 1)) return -1;
-    }
+    return bs_rest(b, depth);
 }
 
 /* The rest of a body up to and including its ')'. */
