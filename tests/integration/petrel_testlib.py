@@ -1,5 +1,6 @@
 """Helpers for integration tests: a petreld on free loopback ports in a temp
 data dir, driven from the test itself; petrelctl in the same data dir."""
+import imaplib
 import os
 import shutil
 import signal
@@ -129,6 +130,25 @@ def make_cert(directory, cn="mail.test"):
                     "-keyout", key, "-out", cert],
                    check=True, capture_output=True)
     return cert, key
+
+
+def imap_client(test, port, user=None, password=None, timeout=20):
+    """An imaplib session on 127.0.0.1:port for a unittest test: logged in when user
+    is given (asserting OK), logged out quietly at the test's cleanup."""
+    m = imaplib.IMAP4("127.0.0.1", port)
+    if timeout is not None:
+        m.sock.settimeout(timeout)
+    test.addCleanup(imap_logout, m)
+    if user is not None:
+        test.assertEqual(m.login(user, password)[0], "OK")
+    return m
+
+
+def imap_logout(m):
+    try:
+        m.logout()
+    except Exception:
+        pass
 
 
 class LineClient:

@@ -12,7 +12,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import LineClient, Petreld  # noqa: E402
+from petrel_testlib import LineClient, Petreld, imap_client, imap_logout  # noqa: E402
 
 USER, PASS = "alice@example.test", "s3cret pass"
 LISTENERS = [("imap", "imap", "none", None),
@@ -44,18 +44,7 @@ class ImapTest(unittest.TestCase):
         cls.d.cleanup()
 
     def imap(self, name="imap", login=True):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports[name])
-        self.addCleanup(self._logout, m)
-        if login:
-            self.assertEqual(m.login(USER, PASS)[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
+        return imap_client(self, self.d.ports[name], USER if login else None, PASS, timeout=None)
 
     def raw(self, name="imap"):
         c = LineClient(self.d.ports[name])
@@ -178,7 +167,7 @@ class ImapTest(unittest.TestCase):
         self.assertIn(" STARTTLS", caps)
         self.assertEqual(c.line(), "a OK CAPABILITY completed")
         m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap_starttls"])
-        self.addCleanup(self._logout, m)
+        self.addCleanup(imap_logout, m)
         self.assertIn("STARTTLS", m.capabilities)
         self.assertEqual(m.starttls(ssl_context=tls_ctx())[0], "OK")
         self.assertNotIn("STARTTLS", m.capabilities)
@@ -190,7 +179,7 @@ class ImapTest(unittest.TestCase):
 
     def test_imaps(self):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.d.ports["imaps"], ssl_context=tls_ctx())
-        self.addCleanup(self._logout, m)
+        self.addCleanup(imap_logout, m)
         self.assertNotIn("STARTTLS", m.capabilities)
         self.assertEqual(m.login(USER, PASS)[0], "OK")
         self.assertEqual(m.list()[0], "OK")

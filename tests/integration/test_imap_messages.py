@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import LineClient, Petreld  # noqa: E402
+from petrel_testlib import LineClient, Petreld, imap_client  # noqa: E402
 
 USER, PASS = "carol@example.test", "pw for carol"
 SMALL = "tiny@example.test"
@@ -40,18 +40,7 @@ class ImapMessagesTest(unittest.TestCase):
         cls.d.cleanup()
 
     def imap(self, user=USER, password=PASS):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        m.sock.settimeout(20)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(user, password)[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
+        return imap_client(self, self.d.ports["imap"], user, password)
 
     def box(self, m, name, msgs=(MSG,)):
         self.assertEqual(m.create(name)[0], "OK")

@@ -16,7 +16,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import LineClient, Petreld  # noqa: E402
+from petrel_testlib import LineClient, Petreld, imap_client  # noqa: E402
 
 USER, PASS = "mara@example.test", "pw for mara"
 SMALL, SMALL_PASS = "tiny@example.test", "tinypass1"
@@ -59,18 +59,7 @@ class MultiappendTest(unittest.TestCase):
         return c
 
     def imap(self, user=USER, password=PASS):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        m.sock.settimeout(20)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(user, password)[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
+        return imap_client(self, self.d.ports["imap"], user, password)
 
     def until_tagged(self, c, tag):
         """Lines up to and including the tagged reply of tag."""

@@ -13,7 +13,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import LineClient, Petreld  # noqa: E402
+from petrel_testlib import LineClient, Petreld, imap_client, imap_logout  # noqa: E402
 
 USER, PASS = "qr@example.test", "pw for qresync"
 MSG = ("From: Bob <bob@example.test>\r\nTo: qr@example.test\r\nSubject: m{n}\r\n"
@@ -32,18 +32,7 @@ class ImapQresyncTest(unittest.TestCase):
         cls.d.cleanup()
 
     def imap(self):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        m.sock.settimeout(20)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(USER, PASS)[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
+        return imap_client(self, self.d.ports["imap"], USER, PASS)
 
     def raw(self, enable="QRESYNC"):
         c = LineClient(self.d.ports["imap"], timeout=20)
@@ -86,7 +75,7 @@ class ImapQresyncTest(unittest.TestCase):
     # ------------------------------------------------------------ ENABLE
     def test_capability_and_enable(self):
         m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        self.addCleanup(self._logout, m)
+        self.addCleanup(imap_logout, m)
         self.assertIn("QRESYNC", m.capabilities)
         self.assertIn("CONDSTORE", m.capabilities)
         c = self.raw(enable=None)

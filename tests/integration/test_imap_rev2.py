@@ -13,7 +13,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import LineClient, Petreld  # noqa: E402
+from petrel_testlib import LineClient, Petreld, imap_client, imap_logout  # noqa: E402
 
 USER, PASS = "rev2@example.test", "pw for rev2"
 LIST_BAD = "t BAD LIST [(options)] reference pattern(s) [RETURN (options)]"
@@ -34,18 +34,7 @@ class ImapRev2Test(unittest.TestCase):
         cls.d.cleanup()
 
     def imap(self):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        m.sock.settimeout(20)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(USER, PASS)[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
+        return imap_client(self, self.d.ports["imap"], USER, PASS)
 
     def raw(self):
         c = LineClient(self.d.ports["imap"])
@@ -75,7 +64,7 @@ class ImapRev2Test(unittest.TestCase):
     # ------------------------------------------------------------ capabilities
     def test_capability_lists_what_exists(self):
         m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        self.addCleanup(self._logout, m)
+        self.addCleanup(imap_logout, m)
         for c in ("ESEARCH", "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS", "BINARY", "IMAP4REV1",
                   "IMAP4REV2"):
             self.assertIn(c, m.capabilities)

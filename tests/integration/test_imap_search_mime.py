@@ -10,14 +10,13 @@ imaplib and raw sockets, on messages delivered with `petrelctl deliver`:
 - UTF8=ACCEPT: ENABLE, UTF-8 quoted strings (invalid UTF-8 is BAD), UTF-8 mailbox names
   (modified UTF-7 for a rev1 session), SEARCH CHARSET is BAD after it, APPEND UTF8 (~{n})."""
 import base64
-import imaplib
 import os
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import PETRELCTL, LineClient, Petreld  # noqa: E402
+from petrel_testlib import PETRELCTL, LineClient, Petreld, imap_client  # noqa: E402
 
 USER, PASS = "finder@example.test", "pw for finder"
 
@@ -95,20 +94,10 @@ class ImapSearchMimeTest(unittest.TestCase):
         cls.d.cleanup()
 
     def imap(self, mailbox="INBOX"):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        m.sock.settimeout(60)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(USER, PASS)[0], "OK")
+        m = imap_client(self, self.d.ports["imap"], USER, PASS, timeout=60)
         if mailbox:
             self.assertEqual(m.select(mailbox)[0], "OK")
         return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
 
     def raw(self):
         c = LineClient(self.d.ports["imap"], timeout=60)

@@ -2,13 +2,12 @@
 seen through python3 imaplib: expunges by another session that split a run,
 sequence numbers / UID ranges / SEARCH / SEARCHRES across the gaps, new mail
 after held-back expunges (RFC 3501 7.4.1), and QRESYNC's VANISHED."""
-import imaplib
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from petrel_testlib import Petreld  # noqa: E402
+from petrel_testlib import Petreld, imap_client  # noqa: E402
 
 USER, PASS = "dora@example.test", "pw for dora"
 MSG = (b"From: Bob <bob@example.test>\r\nTo: dora@example.test\r\nSubject: n\r\n"
@@ -27,18 +26,7 @@ class ImapUidmapTest(unittest.TestCase):
         cls.d.cleanup()
 
     def imap(self):
-        m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
-        m.sock.settimeout(20)
-        self.addCleanup(self._logout, m)
-        self.assertEqual(m.login(USER, PASS)[0], "OK")
-        return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except Exception:
-            pass
+        return imap_client(self, self.d.ports["imap"], USER, PASS)
 
     def fill(self, m, name, n):
         self.assertEqual(m.create(name)[0], "OK")
