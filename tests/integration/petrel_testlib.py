@@ -2,10 +2,12 @@
 data dir, driven from the test itself; petrelctl in the same data dir."""
 import imaplib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -62,16 +64,80 @@ class Petreld:
             f.write("\n".join(lines) + "\n")
         self.proc = None
 
-    def start(self):
-        self.proc = subprocess.Popen([PETRELD, "-c", self.conf, "--foreground"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def start(self, timeout=30.0):
+        """Run petreld and wait until every listener accepts. free_port() can
+        race with another process taking the port before petreld binds it: a
+        listener that finds its port in use is moved to a new one (the clash
+        is printed, not hidden). Any other failure raises with petreld's exit
+        status, its stderr and its log; one that is still running after
+        `timeout` also gets its threads' stacks (gdb), so a hang is
+        diagnosable from the CI output."""
+        for attempt in range(3):
+            self.stderr_path = os.path.join(self.tmp, f"petreld.stderr.{attempt}")
+            with open(self.stderr_path, "wb") as err:
+                self.proc = subprocess.Popen([PETRELD, "-c", self.conf, "--foreground"],
+                                             stdout=err, stderr=err)
+            state = self._wait_listening(timeout)
+            if state == "up":
+                return self
+            stderr = self.read_stderr()
+            clash = re.search(r"cannot listen on 127\.0\.0\.1:(\d+): address in use", stderr)
+            if state == "exited" and clash and self._move_port(int(clash.group(1))):
+                print(f"petrel_testlib: port {clash.group(1)} was taken before petreld "
+                      "bound it; retrying on another port", file=sys.stderr)
+                continue
+            break
+        stacks = self._stacks() if state == "running" else ""
+        self.stop()
+        why = (f"still not listening after {timeout:.0f} s" if state == "running"
+               else f"exited with status {self.proc.returncode}")
+        raise RuntimeError(f"petreld did not start: {why}\n--- stderr\n{self.read_stderr()}\n--- log\n{self.read_log()}"
+                           + (f"\n--- stacks\n{stacks}" if stacks else ""))
+
+    def _wait_listening(self, timeout):
+        deadline = time.time() + timeout
+        pending = list(self.ports.values())
+        while pending:
+            if self.proc.poll() is not None:
+                return "exited"
+            try:
+                with socket.create_connection(("127.0.0.1", pending[0]), timeout=0.5):
+                    pending.pop(0)
+                    continue
+            except OSError:
+                pass
+            if time.time() > deadline:
+                return "running"
+            time.sleep(0.05)
+        return "up"
+
+    def _move_port(self, port):
+        for name, p in self.ports.items():
+            if p == port:
+                with open(self.conf) as f:
+                    text = f.read()
+                self.ports[name] = free_port()
+                with open(self.conf, "w") as f:
+                    f.write(text.replace(f"address = 127.0.0.1:{port}\n",
+                                         f"address = 127.0.0.1:{self.ports[name]}\n"))
+                return True
+        return False
+
+    def _stacks(self):
         try:
-            for port in self.ports.values():
-                wait_port(port)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError("petreld did not start: " + self.read_log())
-        return self
+            r = subprocess.run(["gdb", "-batch", "-p", str(self.proc.pid),
+                                "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, timeout=60)
+            return r.stdout[-20000:]
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"(no stacks: {e})"
+
+    def read_stderr(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()[-20000:]
+        except (OSError, AttributeError):
+            return ""
 
     def ctl(self, *args, input=None, check=True):
         r = subprocess.run([PETRELCTL, "-d", self.data, *args], input=input,
