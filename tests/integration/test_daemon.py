@@ -419,15 +419,17 @@ class PrivilegeDropTest(unittest.TestCase):
                 self.assertIn("nobody", r.stderr)
                 return
             d.start()
+            # the port listens from the bind on, before the drop; a greeting
+            # comes only from the worker loops, which start after it
+            c = LineClient(d.ports["p"])
+            self.assertTrue(c.line().startswith("+OK"))
+            c.close()
             with open(f"/proc/{d.proc.pid}/status") as f:
                 status = f.read()
             uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
             import pwd
             nobody = str(pwd.getpwnam("nobody").pw_uid)
             self.assertEqual(set(uid), {nobody})
-            c = LineClient(d.ports["p"])
-            self.assertTrue(c.line().startswith("+OK"))
-            c.close()
         finally:
             d.cleanup()
 
