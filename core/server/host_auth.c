@@ -33,6 +33,7 @@ struct srv_login {
     char address[STORE_ADDRESS_MAX + 1]; /* canonical */
     char *new_hash;                      /* re-hashed to scrypt, to store */
     int64_t last_login;                  /* as stored before this login */
+    struct srv_post done;                /* hands the result to the session's loop */
 };
 
 static void srv_login_free(struct srv_login *l)
@@ -226,8 +227,7 @@ static void srv_login_done(void *arg, int status)
      * answer still pays for the failure */
     if (l->rc == PETREL_EPERM)
         auth_throttle_failed(s->host->throttle, l->peer, l->user, srv_now_ms());
-    if (srv_session_post(s, srv_login_finish, l, srv_login_drop))
-        srv_login_free(l); /* the loop is gone: shutting down */
+    srv_session_post_with(s, &l->done, srv_login_finish, l, srv_login_drop);
     srv_session_release(s);  /* the job's reference */
 }
 

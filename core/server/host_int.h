@@ -44,6 +44,19 @@ struct petrel_listener {
     char limit_text[SRV_LIMIT_KEYS][24]; /* config_get of the host's limits */
 };
 
+/* A post to a session's loop. Completions (writes, logins, lookups) keep one
+ * inside their own object so that handing the result back cannot fail: a
+ * failed post would leave the session paused until its idle timeout. */
+struct petrel_session;
+struct srv_post {
+    srv_post_node_t node;
+    struct petrel_session *s;
+    void (*fn)(struct petrel_session *s, void *arg);
+    void (*drop)(void *arg);
+    void *arg;
+    bool owned; /* malloc'd by srv_session_post */
+};
+
 /* One client connection with its plugin session. petrel_session to plugins. */
 struct petrel_session {
     struct srv_host *host;
@@ -66,6 +79,8 @@ struct petrel_session {
     /* mailbox watching (guarded by the host's watch_lock) */
     uint32_t watch_mbox;
     struct petrel_session *watch_next, *watch_prev;
+    struct srv_post watch_post; /* the wake-up, queued at most once at a time */
+    atomic_bool watch_queued;
     /* every session of the process (guarded by sessions_lock) */
     struct petrel_session *all_next, *all_prev;
     char peer[64];
@@ -114,7 +129,13 @@ void srv_session_release(struct petrel_session *s);
 /* Input pauses while anything is pending; resumes when the count drops to 0. */
 void srv_session_pending_add(struct petrel_session *s);
 void srv_session_pending_done(struct petrel_session *s);
-/* Runs fn(s, arg) on s's loop; fn is not called if the session has ended. */
+/* Runs fn(s, arg) on s's loop, or drop(arg) (if set) when the session has
+ * ended. `post` stays the caller's; it must live until fn/drop starts, which
+ * may free it. Any thread; cannot fail. */
+void srv_session_post_with(struct petrel_session *s, struct srv_post *post,
+                           void (*fn)(struct petrel_session *s, void *arg), void *arg,
+                           void (*drop)(void *arg));
+/* The same with a malloc'd post. 0 or PETREL_ENOMEM (nothing posted). */
 int srv_session_post(struct petrel_session *s, void (*fn)(struct petrel_session *s, void *arg),
                      void *arg, void (*drop)(void *arg));
 extern const srv_conn_cbs_t srv_session_cbs;

@@ -30,6 +30,7 @@ struct srv_rdns_job {
     char addr[64];
     char name[sizeof(((struct petrel_session *)0)->peer_name)];
     int found;
+    struct srv_post done; /* hands the result to the session's loop */
 };
 
 int srv_rdns_wanted(const struct petrel_listener *l)
@@ -139,8 +140,7 @@ static void srv_rdns_job_done(void *arg, int status)
     struct petrel_session *s = j->s;
     if (status)
         j->found = 0;
-    if (srv_session_post(s, srv_rdns_finish, j, srv_rdns_drop))
-        free(j);
+    srv_session_post_with(s, &j->done, srv_rdns_finish, j, srv_rdns_drop);
     srv_session_release(s); /* the job's reference */
 }
 

@@ -541,6 +541,7 @@ struct petrel_write {
     int submitted;
     int atomic; /* w_atomic: one failing op fails them all */
     int rc;
+    struct srv_post done; /* hands the result to the session's loop */
 };
 
 petrel_write *srv_write_new(petrel_session *s)
@@ -959,8 +960,7 @@ static void srv_write_done(int rc, void *arg)
     struct petrel_write *w = arg;
     struct petrel_session *s = w->s;
     w->rc = rc;
-    if (srv_session_post(s, srv_write_finish, w, srv_write_drop))
-        srv_write_free(&w);
+    srv_session_post_with(s, &w->done, srv_write_finish, w, srv_write_drop);
     srv_session_release(s); /* the submit's reference */
 }
 
@@ -1055,6 +1055,8 @@ void srv_unwatch(petrel_session *s)
 static void srv_watch_fire(struct petrel_session *s, void *arg)
 {
     (void)arg;
+    /* cleared before the plugin looks: a commit from now on queues a new wake-up */
+    atomic_store(&s->watch_queued, false);
     if (s->watch_mbox && s->lst->plugin->desc->on_notify)
         s->lst->plugin->desc->on_notify(s, s->pdata, PETREL_NOTIFY_MAILBOX);
 }
@@ -1068,8 +1070,10 @@ static void srv_watch_wake(struct srv_host *h, const store_change_t *changes, si
         for (size_t i = 0; i < n && !hit; i++)
             hit = changes[i].user_id == s->user_id &&
                   (changes[i].mailbox_id == 0 || changes[i].mailbox_id == s->watch_mbox);
-        if (hit)
-            srv_session_post(s, srv_watch_fire, NULL, NULL);
+        /* a wake-up already queued covers this commit too: the plugin reads
+         * the mailbox's state when it runs, not the change that woke it */
+        if (hit && !atomic_exchange(&s->watch_queued, true))
+            srv_session_post_with(s, &s->watch_post, srv_watch_fire, NULL, NULL);
     }
     pthread_mutex_unlock(&h->watch_lock);
 }

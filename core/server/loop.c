@@ -16,12 +16,6 @@
 
 #define LOOP_MAX_EVENTS 64
 
-struct post_node {
-    struct post_node *next;
-    srv_post_fn fn;
-    void *arg;
-};
-
 struct srv_loop {
     int epfd;
     int evfd;
@@ -41,7 +35,7 @@ struct srv_loop {
     int batch_n;
     /* posts */
     pthread_mutex_t post_mu;
-    struct post_node *post_head, *post_tail;
+    srv_post_node_t *post_head, *post_tail;
 };
 
 uint64_t srv_clock_ms(void)
@@ -262,13 +256,13 @@ static void defer_run(srv_loop_t *loop)
 }
 
 /* ---------------------------------------------------------------- posts */
-int srv_loop_post(srv_loop_t *loop, srv_post_fn fn, void *arg)
+static void loop_post_link(srv_loop_t *loop, srv_post_node_t *n, srv_post_fn fn, void *arg,
+                           bool owned)
 {
-    struct post_node *n = malloc(sizeof(*n));
-    if (!n) return PETREL_ENOMEM;
     n->next = NULL;
     n->fn = fn;
     n->arg = arg;
+    n->owned = owned;
     pthread_mutex_lock(&loop->post_mu);
     bool was_empty = loop->post_head == NULL;
     if (loop->post_tail)
@@ -282,19 +276,33 @@ int srv_loop_post(srv_loop_t *loop, srv_post_fn fn, void *arg)
         ssize_t w = write(loop->evfd, &one, sizeof(one));
         (void)w; /* EAGAIN: the counter is already non-zero, a wake-up is pending */
     }
+}
+
+void srv_loop_post_node(srv_loop_t *loop, srv_post_node_t *n, srv_post_fn fn, void *arg)
+{
+    loop_post_link(loop, n, fn, arg, false);
+}
+
+int srv_loop_post(srv_loop_t *loop, srv_post_fn fn, void *arg)
+{
+    srv_post_node_t *n = malloc(sizeof(*n));
+    if (!n) return PETREL_ENOMEM;
+    loop_post_link(loop, n, fn, arg, true);
     return 0;
 }
 
 static void posts_run(srv_loop_t *loop)
 {
     pthread_mutex_lock(&loop->post_mu);
-    struct post_node *n = loop->post_head;
+    srv_post_node_t *n = loop->post_head;
     loop->post_head = loop->post_tail = NULL;
     pthread_mutex_unlock(&loop->post_mu);
     while (n) {
-        struct post_node *next = n->next;
+        srv_post_node_t *next = n->next;
+        bool owned = n->owned; /* read first: fn may free the object holding the node */
         n->fn(n->arg);
-        free(n);
+        if (owned)
+            free(n);
         n = next;
     }
 }
@@ -342,10 +350,11 @@ void srv_loop_free(srv_loop_t **loopp)
 {
     srv_loop_t *loop = *loopp;
     if (!loop) return;
-    struct post_node *n = loop->post_head;
+    srv_post_node_t *n = loop->post_head;
     while (n) {
-        struct post_node *next = n->next;
-        free(n);
+        srv_post_node_t *next = n->next;
+        if (n->owned) /* a caller's node belongs to its object */
+            free(n);
         n = next;
     }
     if (loop->epfd >= 0) close(loop->epfd);

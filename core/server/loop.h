@@ -102,8 +102,20 @@ int srv_loop_run(srv_loop_t *loop);
 void srv_loop_stop(srv_loop_t *loop);
 
 typedef void (*srv_post_fn)(void *arg);
-/* Runs fn(arg) on the loop's thread soon (one malloc'd node per post). Any
- * thread; FIFO. The loop must outlive every poster. 0 or PETREL_ENOMEM. */
+/* A post node the caller owns, usually inside the object the post is about,
+ * so that posting a completion cannot fail. Opaque: filled by the calls below. */
+typedef struct srv_post_node {
+    struct srv_post_node *next;
+    srv_post_fn fn;
+    void *arg;
+    bool owned; /* malloc'd by srv_loop_post: freed after fn */
+} srv_post_node_t;
+
+/* Runs fn(arg) on the loop's thread soon. Any thread; FIFO with every other
+ * post. `node` must stay valid until fn starts; fn may free it. Cannot fail.
+ * The loop must outlive every poster. */
+void srv_loop_post_node(srv_loop_t *loop, srv_post_node_t *node, srv_post_fn fn, void *arg);
+/* The same with a node of its own (malloc'd). 0 or PETREL_ENOMEM. */
 int srv_loop_post(srv_loop_t *loop, srv_post_fn fn, void *arg);
 
 /* True when called on the thread currently running this loop. */

@@ -55,23 +55,38 @@ void srv_session_pending_done(struct petrel_session *s)
     }
 }
 
-struct srv_post {
-    struct petrel_session *s;
-    void (*fn)(struct petrel_session *s, void *arg);
-    void (*drop)(void *arg);
-    void *arg;
-};
-
 static void srv_session_post_run(void *p)
 {
     struct srv_post *post = p;
     struct petrel_session *s = post->s;
+    bool owned = post->owned; /* fn and drop may free the object holding a caller's post */
     if (!s->ended)
         post->fn(s, post->arg);
     else if (post->drop)
         post->drop(post->arg);
-    free(post);
+    if (owned)
+        free(post);
     srv_session_release(s);
+}
+
+static void srv_session_post_link(struct petrel_session *s, struct srv_post *post,
+                                  void (*fn)(struct petrel_session *s, void *arg), void *arg,
+                                  void (*drop)(void *arg), bool owned)
+{
+    post->s = s;
+    post->fn = fn;
+    post->drop = drop;
+    post->arg = arg;
+    post->owned = owned;
+    srv_session_hold(s);
+    srv_loop_post_node(s->loop, &post->node, srv_session_post_run, post);
+}
+
+void srv_session_post_with(struct petrel_session *s, struct srv_post *post,
+                           void (*fn)(struct petrel_session *s, void *arg), void *arg,
+                           void (*drop)(void *arg))
+{
+    srv_session_post_link(s, post, fn, arg, drop, false);
 }
 
 int srv_session_post(struct petrel_session *s, void (*fn)(struct petrel_session *s, void *arg),
@@ -80,14 +95,8 @@ int srv_session_post(struct petrel_session *s, void (*fn)(struct petrel_session 
     struct srv_post *post = malloc(sizeof(*post));
     if (!post)
         return PETREL_ENOMEM;
-    *post = (struct srv_post){s, fn, drop, arg};
-    srv_session_hold(s);
-    int rc = srv_loop_post(s->loop, srv_session_post_run, post);
-    if (rc) {
-        free(post);
-        srv_session_release(s);
-    }
-    return rc;
+    srv_session_post_link(s, post, fn, arg, drop, true);
+    return 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */

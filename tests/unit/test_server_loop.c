@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <time.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/loop.h"
@@ -117,6 +118,50 @@ static void test_post_across_threads(void **state)
     srv_loop_free(&post_loop);
 }
 
+/* A completion that carries its own node: posting cannot fail, the callback
+ * may free the object holding the node, and order with malloc'd posts is FIFO. */
+struct job {
+    srv_post_node_t node;
+    int id;
+};
+static int order[4], n_order;
+
+static void job_done(void *arg)
+{
+    struct job *j = arg;
+    order[n_order++] = j->id;
+    free(j); /* frees the node the loop is running */
+}
+
+static void plain_done(void *arg)
+{
+    order[n_order++] = (int)(intptr_t)arg;
+    if (n_order == 4)
+        srv_loop_stop(post_loop);
+}
+
+static void test_post_node_owned_by_caller(void **state)
+{
+    (void)state;
+    assert_int_equal(srv_loop_new(&post_loop), 0);
+    n_order = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i % 2 == 0) {
+            struct job *j = calloc(1, sizeof(*j));
+            assert_non_null(j);
+            j->id = i;
+            srv_loop_post_node(post_loop, &j->node, job_done, j);
+        } else {
+            assert_int_equal(srv_loop_post(post_loop, plain_done, (void *)(intptr_t)i), 0);
+        }
+    }
+    assert_int_equal(srv_loop_run(post_loop), 0);
+    assert_int_equal(n_order, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(order[i], i);
+    srv_loop_free(&post_loop);
+}
+
 static void test_workers_stop_from_other_thread(void **state)
 {
     (void)state;
@@ -213,6 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timers_order_and_cancel),
         cmocka_unit_test(test_post_across_threads),
+        cmocka_unit_test(test_post_node_owned_by_caller),
         cmocka_unit_test(test_workers_stop_from_other_thread),
         cmocka_unit_test(test_defer_requeue),
         cmocka_unit_test(test_survives_eintr),
