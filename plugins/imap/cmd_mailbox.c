@@ -227,12 +227,31 @@ uint32_t imap_recent_count(petrel_read *r, const struct petrel_mailbox_info *mb)
     return n;
 }
 
+static int imap_deleted_bytes_cb(const struct petrel_msg_info *m, void *arg)
+{
+    if (m->flags & PETREL_F_DELETED)
+        *(uint64_t *)arg += m->size;
+    return 0;
+}
+
+/* STATUS DELETED-STORAGE (RFC 9208 section 4.2): the bytes EXPUNGE would free.
+ * The store counts \Deleted messages but not their bytes, so a mailbox that
+ * has some is walked (one pass over its message records, no message read). */
+static uint64_t imap_deleted_storage(petrel_read *r, const struct petrel_mailbox_info *mb)
+{
+    uint64_t bytes = 0;
+    if (mb->deleted > 0)
+        imap_host->msg_list(r, mb->id, 1, UINT32_MAX, imap_deleted_bytes_cb, &bytes);
+    return bytes;
+}
+
 /* STATUS items args[first, end) are atoms this plugin knows: 0, or -1. */
 int imap_status_items_check(struct imap_session *is, uint32_t first, uint32_t end)
 {
     struct imap_parser *p = is->p;
-    static const char *const ok[] = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-                                     "UNSEEN",   "SIZE",   "DELETED", "HIGHESTMODSEQ"};
+    static const char *const ok[] = {"MESSAGES", "RECENT",  "UIDNEXT",       "UIDVALIDITY",
+                                     "UNSEEN",   "SIZE",    "DELETED",       "HIGHESTMODSEQ",
+                                     "DELETED-STORAGE"};
     if (first >= end) return -1;
     for (uint32_t j = first; j < end; j++) {
         int known = 0;
@@ -270,6 +289,9 @@ void imap_status_write(struct imap_session *is, petrel_read *r,
         else if (imap_arg_is_atom(p, a, "HIGHESTMODSEQ"))
             imap_host->writef(is->s, "%sHIGHESTMODSEQ %llu", sep,
                               (unsigned long long)mb->highestmodseq);
+        else if (imap_arg_is_atom(p, a, "DELETED-STORAGE"))
+            imap_host->writef(is->s, "%sDELETED-STORAGE %llu", sep,
+                              (unsigned long long)imap_deleted_storage(r, mb));
         else
             imap_host->writef(is->s, "%sDELETED %u", sep, mb->deleted);
     }

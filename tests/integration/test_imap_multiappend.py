@@ -241,6 +241,35 @@ class MultiappendTest(unittest.TestCase):
         with self.assertRaises(imaplib.IMAP4.error):  # BAD: no resource list
             m.setquota('""', "STORAGE")
 
+    def test_status_deleted_storage_is_what_expunge_frees(self):
+        """RFC 9208 STATUS DELETED-STORAGE: the octets of the \\Deleted messages,
+        which EXPUNGE then takes off the quota usage."""
+        m = self.imap()
+        self.assertEqual(m.create("Reclaim")[0], "OK")
+        sizes = [700, 1100, 1900]
+        for n, size in enumerate(sizes):
+            self.assertEqual(m.append("Reclaim", None, None, msg(60 + n, size))[0], "OK")
+
+        def status():
+            typ, data = m.status("Reclaim", "(DELETED DELETED-STORAGE SIZE)")
+            self.assertEqual(typ, "OK")
+            got = re.search(rb"DELETED (\d+) DELETED-STORAGE (\d+) SIZE (\d+)", data[0])
+            return tuple(int(x) for x in got.groups())
+
+        self.assertEqual(status(), (0, 0, sum(sizes)))
+        self.assertEqual(m.select("Reclaim")[0], "OK")
+        self.assertEqual(m.store("1,3", "+FLAGS", "(\\Deleted)")[0], "OK")
+        self.assertEqual(status(), (2, sizes[0] + sizes[2], sum(sizes)))
+        before = self.quota(USER)["used_bytes"]
+        self.assertEqual(m.expunge()[0], "OK")
+        self.assertEqual(self.quota(USER)["used_bytes"], before - sizes[0] - sizes[2])
+        self.assertEqual(status(), (0, 0, sizes[1]))
+        # LIST-STATUS answers the same item
+        self.assertEqual(m.store("1", "+FLAGS", "(\\Deleted)")[0], "OK")
+        typ, data = m.list('""', '"Reclaim" RETURN (STATUS (DELETED-STORAGE))')
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.response("STATUS")[1], [b'"Reclaim" (DELETED-STORAGE %d)' % sizes[1]])
+
     def test_unlimited_user_has_no_quota_root(self):
         m = self.imap(FREE, FREE_PASS)
         typ, data = m.getquotaroot("INBOX")
