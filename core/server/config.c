@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/config_value.h"
+#include "store/store.h"
 #include "util/err.h"
 
 enum cfg_kind { CFG_STR, CFG_U32, CFG_UINT, CFG_U64, CFG_SIZE, CFG_ENUM, CFG_BOOL };
@@ -50,6 +51,7 @@ static const struct cfg_key cfg_globals[] = {
     {"auth_scrypt_r", CFG_UINT, CFG_OFF(auth_scrypt_r), 0, false, 1, 32, NULL},
     {"auth_scrypt_p", CFG_UINT, CFG_OFF(auth_scrypt_p), 0, false, 1, 16, NULL},
     {"auth_cache_ttl", CFG_U32, CFG_OFF(auth_cache_ttl), 0, false, 0, 86400, NULL},
+    {"vanished_keep", CFG_U32, CFG_OFF(vanished_keep), 0, false, 100, 100000000, NULL},
     {"max_connections", CFG_U32, CFG_LIM(max_connections), 1, 1000000, NULL},
     {"max_connections_per_ip", CFG_U32, CFG_OFF(max_connections_per_ip), 0, false, 0, 1000000,
      NULL},
@@ -433,6 +435,7 @@ static int cfg_defaults(struct srv_config *c)
     c->auth_scrypt_r = 8;
     c->auth_scrypt_p = 1;
     c->auth_cache_ttl = 300;
+    c->vanished_keep = STORE_VANISHED_KEEP_DEFAULT;
     c->limits.max_connections = 10000;
     c->limits.idle_timeout = 1800;
     c->limits.max_line_length = 65536;

@@ -32,6 +32,8 @@
  *   auth_scrypt_r        scrypt r, 1..32                         [8]
  *   auth_scrypt_p        scrypt p, 1..16                         [1]
  *   auth_cache_ttl       seconds a verified login is cached, 0..86400, 0 = off  [300]
+ *   vanished_keep        expunge records (QRESYNC VANISHED) kept per mailbox,
+ *                        100..100000000; past it the oldest tenth go   [100000]
  *   max_connections      connections per listener, 1..1000000   [10000]
  *   max_connections_per_ip  per client address on each listener,
  *                        0..1000000, 0 = no limit                [100]
@@ -141,6 +143,7 @@ struct srv_config {
     enum srv_auth_plaintext auth_plaintext;
     unsigned auth_scrypt_ln, auth_scrypt_r, auth_scrypt_p;
     uint32_t auth_cache_ttl;
+    uint32_t vanished_keep;
     struct srv_listen_limits limits; /* the global values */
     uint32_t max_connections_per_ip;
     uint32_t session_timeout;

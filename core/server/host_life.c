@@ -309,7 +309,8 @@ static int srv_host_open_store(struct srv_host *h, char *err, size_t errlen)
     store_opts_t so = {.struct_size = sizeof(so),
                        .cache_fn = mime_cache_for_store,
                        .on_commit = srv_host_on_commit,
-                       .on_commit_arg = h};
+                       .on_commit_arg = h,
+                       .vanished_keep = cfg->vanished_keep};
     int rc = store_open(cfg->data, &so, &h->store);
     if (rc) {
         snprintf(err, errlen, "%s: cannot open the store: %s", cfg->data, store_strerror(rc));

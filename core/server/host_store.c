@@ -82,9 +82,13 @@ void srv_read_end(petrel_read **rp)
 }
 
 /* Fills the plugin's struct up to the size it knows. */
-static void srv_mailbox_fill(const store_mailbox_t *m, const char *name,
+static void srv_mailbox_fill(struct petrel_read *r, const store_mailbox_t *m, const char *name,
                              struct petrel_mailbox_info *out)
 {
+    uint64_t floor = 0;
+    if (out->struct_size >= offsetof(struct petrel_mailbox_info, vanished_floor) + sizeof(floor) &&
+        store_msg_vanished_floor(r->txn, m->user_id, m->id, &floor) != 0)
+        floor = UINT64_MAX; /* unknown: the plugin falls back as if all history were gone */
     struct petrel_mailbox_info full = {
         .struct_size = out->struct_size,
         .id = m->id,
@@ -99,6 +103,7 @@ static void srv_mailbox_fill(const store_mailbox_t *m, const char *name,
         .bytes = m->bytes,
         .special_use = m->special_use,
         .subscribed = m->subscribed,
+        .vanished_floor = floor,
     };
     size_t n = out->struct_size < sizeof(full) ? out->struct_size : sizeof(full);
     memcpy(out, &full, n);
@@ -138,7 +143,7 @@ static int srv_mailbox_list_cb(const store_mailbox_t *m, void *arg)
     const char *name = srv_read_keep(c->r, m->name); /* valid until read_end, as promised */
     if (!name)
         return PETREL_ENOMEM;
-    srv_mailbox_fill(m, name, &info);
+    srv_mailbox_fill(c->r, m, name, &info);
     return c->cb(&info, c->arg);
 }
 
@@ -163,7 +168,7 @@ int srv_mailbox_get(petrel_read *r, const char *name, struct petrel_mailbox_info
     const char *kept = srv_read_keep(r, m.name);
     if (!kept)
         return PETREL_ENOMEM;
-    srv_mailbox_fill(&m, kept, m_r);
+    srv_mailbox_fill(r, &m, kept, m_r);
     return 0;
 }
 

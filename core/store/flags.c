@@ -134,16 +134,12 @@ int msg_remove(store_txn_t *txn, uint64_t user, uint32_t mbox, uint32_t uid, int
     if (!rc) rc = mbox_load(txn->kv, user, mbox, &r, NULL);
     if (!rc) rc = user_load(txn->kv, user, &u);
     if (rc) return rc;
-    uint8_t k[K_UMQ], v[4];
+    uint8_t k[K_UMU];
     key_umu(k, user, mbox, uid);
     rc = kv_del(txn->kv, T_MSG, KV_VAL(k, K_UMU));
     if (!rc) rc = modseq_index_del(txn->kv, user, mbox, m.modseq);
     r.highestmodseq++;
-    if (!rc && vanished) {
-        key_umq(k, user, mbox, r.highestmodseq);
-        be32_put(v, uid);
-        rc = kv_put(txn->kv, T_EXPUNGE, KV_VAL(k, K_UMQ), KV_VAL(v, 4), 0);
-    }
+    if (!rc && vanished) rc = vanished_record(txn, user, mbox, r.highestmodseq, uid);
     r.messages -= r.messages ? 1 : 0;
     mbox_count(&r, m.flags, -1);
     r.bytes -= r.bytes >= m.size ? m.size : r.bytes;

@@ -78,7 +78,11 @@ typedef struct store_opts {
     store_cache_fn cache_fn;   /* NULL: messages get no structure cache */
     store_commit_fn on_commit; /* called after each committed write txn, on the committing thread */
     void *on_commit_arg;
+    uint32_t vanished_keep;    /* expunge records kept per mailbox (0: STORE_VANISHED_KEEP_DEFAULT) */
 } store_opts_t;
+
+/* Past this many expunge records a mailbox drops its oldest tenth (vanished.c). */
+#define STORE_VANISHED_KEEP_DEFAULT 100000u
 
 /*
  * Opens the store in <data_dir>/store, creating it (and data_dir) when absent.
@@ -352,9 +356,14 @@ int store_msg_list(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id, uint
 int store_msg_changed_since(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
                             uint64_t modseq, store_msg_cb cb, void *arg);
 typedef int (*store_uid_cb)(uint32_t uid, uint64_t modseq, void *arg);
-/* UIDs expunged with a modseq > modseq (QRESYNC VANISHED), in modseq order. */
+/* UIDs expunged with a modseq > modseq (QRESYNC VANISHED), in modseq order.
+ * Complete only when modseq >= the mailbox's floor (store_msg_vanished_floor). */
 int store_msg_vanished_since(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
                              uint64_t modseq, store_uid_cb cb, void *arg);
+/* The newest modseq whose expunge record was dropped (0: none ever was): the
+ * records of expunges with a modseq <= floor are gone. */
+int store_msg_vanished_floor(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
+                             uint64_t *floor_r);
 
 enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 /*

@@ -209,6 +209,8 @@ int kw_add(kw_set_t *s, const char *kw);
 int kw_pack(const char *const *kws, size_t n, kw_set_t *s);
 int modseq_index_put(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint64_t modseq, uint32_t uid);
 int modseq_index_del(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint64_t modseq);
+/* vanished.c: records (modseq -> uid) of an expunge, trimming old ones. */
+int vanished_record(store_txn_t *txn, uint64_t user, uint32_t mbox, uint64_t modseq, uint32_t uid);
 /* Removes a message; vanished: record (modseq, uid) for VANISHED. */
 int msg_remove(store_txn_t *txn, uint64_t user, uint32_t mbox, uint32_t uid, int vanished);
 /* Copies a message (same blob); check_quota 0 for MOVE. */

@@ -51,7 +51,7 @@ extern "C" {
 #endif
 
 #define PETREL_ABI_MAJOR 1
-#define PETREL_ABI_MINOR 1
+#define PETREL_ABI_MINOR 2
 #define PETREL_ABI_VERSION ((uint32_t)((PETREL_ABI_MAJOR << 16) | PETREL_ABI_MINOR))
 #define PETREL_ABI_MAJOR_OF(v) ((v) >> 16)
 
@@ -130,6 +130,10 @@ struct petrel_mailbox_info {
     uint64_t bytes;
     uint32_t special_use; /* PETREL_SU_* */
     int subscribed;
+    /* (ABI 1.2) msg_vanished_since is complete only for modseqs >= this: the
+     * records of older expunges were dropped (0: none ever was, and what a
+     * 1.1 host leaves in a zeroed struct, which never drops any). */
+    uint64_t vanished_floor;
 };
 
 /* A message's record (filled by the host; set struct_size first). */

@@ -42,6 +42,26 @@ int imap_mailbox_find(struct imap_session *is, const char *name, const char *mis
     return rc ? -1 : 0;
 }
 
+struct imap_floor_find {
+    uint32_t id;
+    uint64_t floor;
+};
+
+static int imap_floor_cb(const struct petrel_mailbox_info *m, void *arg)
+{
+    struct imap_floor_find *f = arg;
+    if (m->id != f->id) return 0;
+    f->floor = m->vanished_floor;
+    return 1;
+}
+
+uint64_t imap_vanished_floor(petrel_read *r, uint32_t mailbox_id)
+{
+    struct imap_floor_find f = {mailbox_id, UINT64_MAX};
+    imap_host->mailbox_list(r, imap_floor_cb, &f);
+    return f.floor;
+}
+
 /* Submits w with one operation; imap_simple_write_done answers. */
 static void imap_submit_simple(struct imap_session *is, petrel_write *w, int op)
 {

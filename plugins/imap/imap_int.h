@@ -221,6 +221,10 @@ void imap_simple_write_done(struct imap_session *is, petrel_write *w, int rc);
 int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *out, size_t cap);
 /* Looks the store name up in a read of its own: 0, or -1 after answering NO with the
  * text missing (e.g. "[TRYCREATE] No such mailbox") or [UNAVAILABLE]. */
+/* Expunge history of the mailbox is complete only for modseqs >= this (ABI 1.2
+ * vanished_floor); UINT64_MAX when the mailbox is not found. One walk of the
+ * user's mailboxes: for the rare paths (resync, held expunges). */
+uint64_t imap_vanished_floor(petrel_read *r, uint32_t mailbox_id);
 int imap_mailbox_find(struct imap_session *is, const char *name, const char *missing,
                       struct petrel_mailbox_info *mb_r);
 

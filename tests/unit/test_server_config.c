@@ -198,6 +198,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->auth_scrypt_r, 8);
     assert_int_equal(c->auth_scrypt_p, 1);
     assert_int_equal(c->auth_cache_ttl, 300);
+    assert_int_equal(c->vanished_keep, 100000);
     assert_int_equal(c->limits.max_connections, 10000);
     assert_int_equal(c->max_connections_per_ip, 100);
     assert_int_equal(c->limits.idle_timeout, 1800);
@@ -221,6 +222,8 @@ static const struct err_case err_cases[] = {
     {"workers = 2\nworkers = 3\n" L_IMAP, PETREL_EINVAL,
      "c.conf:2: duplicate key 'workers' (first set on line 1)"},
     {"workers = 0\n" L_IMAP, PETREL_EINVAL, "c.conf:1: value out of range for 'workers' (1..1024)"},
+    {"vanished_keep = 99\n" L_IMAP, PETREL_EINVAL,
+     "c.conf:1: value out of range for 'vanished_keep' (100..100000000)"},
     {"\nworkers = 1025\n" L_IMAP, PETREL_EINVAL,
      "c.conf:2: value out of range for 'workers' (1..1024)"},
     {"workers = 99999999999999999999999\n" L_IMAP, PETREL_EINVAL,

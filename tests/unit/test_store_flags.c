@@ -175,6 +175,78 @@ static void test_expunge_vanished_changed(void **state)
     assert_int_equal(s.modseqs[0], ms);
 }
 
+struct vcount {
+    unsigned n;
+    uint32_t first_uid;
+    uint64_t first_modseq;
+};
+
+static int count_cb(uint32_t uid, uint64_t modseq, void *arg)
+{
+    struct vcount *c = arg;
+    if (c->n++ == 0) {
+        c->first_uid = uid;
+        c->first_modseq = modseq;
+    }
+    return 0;
+}
+
+/* Past vanished_keep records a mailbox drops its oldest tenth; the floor says
+ * from which modseq on the history is still complete. */
+static void test_vanished_records_are_trimmed(void **state)
+{
+    sfx_t *f = *state;
+    f->opts.vanished_keep = 20;
+    assert_int_equal(sfx_reopen(f), 0);
+    uint32_t uid[30];
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(sfx_append1(f, f->user, f->inbox, "msg", 3, &uid[i]), 0);
+    int rc;
+    uint64_t base = sfx_mbox(f, f->user, "INBOX", &rc).highestmodseq, floor;
+    store_txn_t *t;
+    /* 20 expunges: all kept, floor 0 */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(store_write_begin(f->st, &t), 0);
+        assert_int_equal(store_msg_expunge(t, f->user, f->inbox, uid[i]), 0);
+        assert_int_equal(store_txn_commit(&t), 0);
+    }
+    struct vcount c = {0};
+    assert_int_equal(store_read_begin(f->st, &t), 0);
+    assert_int_equal(store_msg_vanished_since(t, f->user, f->inbox, 0, count_cb, &c), 0);
+    assert_int_equal(c.n, 20);
+    assert_int_equal(store_msg_vanished_floor(t, f->user, f->inbox, &floor), 0);
+    assert_int_equal(floor, 0);
+    store_txn_abort(&t);
+    /* the 21st drops the oldest down to 18 (keep - keep/10): modseqs base+1..base+3 */
+    assert_int_equal(store_write_begin(f->st, &t), 0);
+    assert_int_equal(store_msg_expunge(t, f->user, f->inbox, uid[20]), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    assert_int_equal(store_read_begin(f->st, &t), 0);
+    assert_int_equal(store_msg_vanished_floor(t, f->user, f->inbox, &floor), 0);
+    assert_int_equal(floor, base + 3);
+    /* from the floor on the history is whole: uid[3] (modseq base+4) is the oldest kept */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_msg_vanished_since(t, f->user, f->inbox, 0, count_cb, &c), 0);
+    assert_int_equal(c.n, 18);
+    assert_int_equal(c.first_uid, uid[3]);
+    assert_int_equal(c.first_modseq, base + 4);
+    store_txn_abort(&t);
+    /* a whole mailbox expunged in one txn keeps the cap too */
+    assert_int_equal(store_write_begin(f->st, &t), 0);
+    for (int i = 21; i < 30; i++)
+        assert_int_equal(store_msg_expunge(t, f->user, f->inbox, uid[i]), 0);
+    assert_int_equal(store_txn_commit(&t), 0);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_read_begin(f->st, &t), 0);
+    assert_int_equal(store_msg_vanished_since(t, f->user, f->inbox, 0, count_cb, &c), 0);
+    assert_true(c.n <= 20 && c.n >= 18);
+    assert_int_equal(store_msg_vanished_floor(t, f->user, f->inbox, &floor), 0);
+    assert_int_equal(floor, c.first_modseq - 1);
+    assert_int_equal(floor, base + 30 - c.n);
+    store_txn_abort(&t);
+    assert_int_equal(sfx_mbox(f, f->user, "INBOX", &rc).messages, 0);
+}
+
 static void test_uids_not_reused(void **state)
 {
     sfx_t *f = *state;
@@ -245,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_modseq_rules, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_expunge_vanished_changed, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_vanished_records_are_trimmed, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_uids_not_reused, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_move, sfx_setup, sfx_teardown),
     };

@@ -22,7 +22,10 @@ store_cache_fn ctl_cache_fn = mime_cache_for_store;
 int ctl_store(ctl_t *c, store_t **st_r)
 {
     if (!c->st) {
-        store_opts_t o = {.struct_size = sizeof(o), .cache_fn = ctl_cache_fn};
+        /* expunges here never trim VANISHED history: petreld does, by its
+         * own vanished_keep (which petrelctl does not read) */
+        store_opts_t o = {.struct_size = sizeof(o), .cache_fn = ctl_cache_fn,
+                          .vanished_keep = UINT32_MAX};
         int rc = store_open(c->data_dir, &o, &c->st);
         if (rc) {
             out_fail("cannot open the store in '%s': %s", c->data_dir, petrel_strerror(rc));
