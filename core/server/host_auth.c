@@ -53,6 +53,13 @@ static void srv_login_job(void *arg)
 {
     struct srv_login *l = arg;
     struct srv_host *h = l->s->host;
+    /* checked when it was queued, but a burst of attempts all queue before the
+     * first of them fails: ask again before the costly part, so a refused key
+     * stops costing password hashes once its limit is reached */
+    if (auth_throttle_check(h->throttle, l->peer, l->user, srv_now_ms(), NULL) == PETREL_EAGAIN) {
+        l->rc = PETREL_EAGAIN;
+        return;
+    }
     char stored[STORE_HASH_MAX + 1] = "";
     store_user_t u;
     store_tenant_t t;

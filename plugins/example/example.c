@@ -144,7 +144,9 @@ static void cmd_login(petrel_session *s, struct example_session *es, const char 
     }
     int rc = host->auth_plain(s, PETREL_PROTO_NONE, buf, pass);
     memset(buf, 0, sizeof(buf)); /* the password does not linger on our stack */
-    if (rc != PETREL_EPENDING)
+    if (rc == PETREL_EAGAIN) /* throttled: refused before any password check */
+        host->writef(s, "-ERR try again later\r\n");
+    else if (rc != PETREL_EPENDING)
         host->writef(s, "-ERR login failed\r\n");
     /* else: on_auth_done answers */
 }

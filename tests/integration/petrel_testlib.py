@@ -49,6 +49,9 @@ class Petreld:
         self.log = os.path.join(self.tmp, "petreld.log")
         lines = [f"data = {self.data}", "hostname = mail.test", "workers = 2",
                  "auth_scrypt_ln = 10", f"log_file = {self.log}", "log_level = debug"]
+        # a key of extra_global replaces the default above
+        given = {ln.split("=", 1)[0].strip() for ln in extra_global.splitlines() if "=" in ln}
+        lines = [ln for ln in lines if ln.split("=", 1)[0].strip() not in given]
         if cert:
             self.cert, self.key = make_cert(self.tmp)
             lines += [f"tls_cert = {self.cert}", f"tls_key = {self.key}"]

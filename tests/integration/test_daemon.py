@@ -250,6 +250,43 @@ class LoginRulesTest(unittest.TestCase):
             c.close()
 
 
+class ThrottleBurstTest(unittest.TestCase):
+    def test_a_burst_of_wrong_passwords_stops_costing_hashes_at_the_limit(self):
+        """30 wrong-password logins for one account sent at once all pass the
+        throttle when they are queued (nothing has failed yet). The pool asks
+        again before hashing, so once the account's 10 failures are counted the
+        rest are refused without a password check: at most the limit plus what
+        was already being hashed fail as wrong passwords."""
+        n = 30
+        with Petreld([("p", "example", "none", None)],
+                     extra_global="auth_scrypt_ln = 13\nmax_connections_per_ip = 100") as d:
+            d.add_user("burst@example.test", "rightpass")
+            clients = [LineClient(d.ports["p"], timeout=60) for _ in range(n)]
+            try:
+                for c in clients:
+                    self.assertTrue(c.line().startswith("+OK"))
+                for c in clients:
+                    c.send("LOGIN burst@example.test wrong\r\n")
+                answers = [c.line() for c in clients]
+            finally:
+                for c in clients:
+                    c.close()
+            failed = answers.count("-ERR login failed")
+            later = answers.count("-ERR try again later")
+            self.assertEqual(failed + later, n, answers)
+            threads = os.cpu_count() or 1  # the login pool's size
+            self.assertGreaterEqual(failed, 10)
+            self.assertLessEqual(failed, 10 + threads, answers)
+            log = d.read_log()
+            self.assertIn("event=auth_throttle_block account=burst@example.test", log)
+            # the right password is refused too now: the account is blocked
+            c = LineClient(d.ports["p"])
+            c.line()
+            self.assertEqual(c.cmd("LOGIN burst@example.test rightpass"),
+                             "-ERR try again later")
+            c.close()
+
+
 class ListenAddressTest(unittest.TestCase):
     def test_ipv6_and_dual_stack_listeners(self):
         d = Petreld([("v4", "example", "none", None)])
