@@ -1061,7 +1061,7 @@ static void srv_watch_fire(struct petrel_session *s, void *arg)
 {
     (void)arg;
     /* cleared before the plugin looks: a commit from now on queues a new wake-up */
-    atomic_store(&s->watch_queued, false);
+    atomic_exchange(&s->watch_queued, false); /* pairs with the committer's exchange */
     if (s->watch_mbox && s->lst->plugin->desc->on_notify)
         s->lst->plugin->desc->on_notify(s, s->pdata, PETREL_NOTIFY_MAILBOX);
 }

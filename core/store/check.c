@@ -188,22 +188,54 @@ static int chk_rebuild_index(chk_t *c, uint64_t user, uint32_t mbox)
     return rc;
 }
 
-static int chk_max_expunge(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint64_t *max_r)
+typedef struct {
+    uint64_t min, max; /* modseqs of the records (modseq >= 1); 0 when none */
+    uint32_t n;
+} expstat_t;
+
+static int chk_expunges(kv_txn_t *kv, uint64_t user, uint32_t mbox, expstat_t *e)
 {
-    uint8_t k[K_UM];
-    key_um(k, user, mbox);
+    uint8_t k[K_UMQ];
+    key_umq(k, user, mbox, 1);
     kv_cursor_t *cur;
     int rc = kv_cursor_open(kv, T_EXPUNGE, &cur);
     if (rc) return rc;
     kv_val_t key;
-    *max_r = 0;
-    rc = kv_cursor_seek(cur, KV_VAL(k, K_UM), &key, NULL);
+    memset(e, 0, sizeof(*e));
+    rc = kv_cursor_seek(cur, KV_VAL(k, K_UMQ), &key, NULL);
     while (rc == 0 && key.len == K_UMQ && memcmp(key.data, k, K_UM) == 0) {
-        *max_r = be64_get((const uint8_t *)key.data + K_UM);
+        e->max = be64_get((const uint8_t *)key.data + K_UM);
+        if (!e->min) e->min = e->max;
+        if (e->n < UINT32_MAX) e->n++;
         rc = kv_cursor_next(cur, &key, NULL);
     }
     kv_cursor_close(&cur);
     return rc == PETREL_ENOTFOUND ? 0 : rc;
+}
+
+/* The expunge records' sentinel (vanished.c) agrees with the records. A lost
+ * floor is rebuilt as "everything before the oldest record is gone": at worst
+ * a resyncing client gets the longer QRESYNC fallback, never a short list. */
+static int chk_vanished_head(chk_t *c, uint64_t user, uint32_t mbox, const expstat_t *e,
+                             uint64_t highestmodseq)
+{
+    vanished_head_t h;
+    int found = 0;
+    int rc = vanished_head_load(c->kv, user, mbox, &h, &found);
+    if (rc && rc != PETREL_ECORRUPT) return rc;
+    vanished_head_t want = h;
+    if (rc == PETREL_ECORRUPT)
+        want.floor = e->n ? e->min - 1 : highestmodseq;
+    else if (!found)
+        return 0; /* counted on the next expunge */
+    else if (e->n && h.floor >= e->min)
+        want.floor = e->min - 1;
+    want.count = e->n;
+    if (rc == 0 && want.floor == h.floor && want.count == h.count) return 0;
+    chk_report(c, "mailbox user=%llu id=%u: expunge sentinel %s (floor %llu count %u, %u records)",
+               (unsigned long long)user, mbox, rc ? "undecodable" : "disagrees",
+               (unsigned long long)h.floor, h.count, e->n);
+    return c->repair ? vanished_head_save(c->kv, user, mbox, &want) : 0;
 }
 
 static int chk_mailbox(chk_t *c, uint64_t user, uint32_t mbox, store_usage_t *usage)
@@ -261,9 +293,11 @@ static int chk_mailbox(chk_t *c, uint64_t user, uint32_t mbox, store_usage_t *us
         fix = 1;
     }
     /* the newest expunge record must not be above HIGHESTMODSEQ either */
-    uint64_t max_exp;
-    rc = chk_max_expunge(c->kv, user, mbox, &max_exp);
+    expstat_t e;
+    rc = chk_expunges(c->kv, user, mbox, &e);
+    if (!rc) rc = chk_vanished_head(c, user, mbox, &e, r.highestmodseq);
     if (rc) return rc;
+    uint64_t max_exp = e.max;
     if (max_exp > r.highestmodseq) {
         chk_report(c, "mailbox user=%llu id=%u: highestmodseq %llu < expunge modseq %llu",
                    (unsigned long long)user, mbox, (unsigned long long)r.highestmodseq,

@@ -45,6 +45,12 @@
  *                          v modseq, keywords (each NUL-terminated, rest)
  *  T_MODSEQ   "modseq"     be64 user, be32 mailbox, be64 modseq -> be32 uid
  *  T_EXPUNGE  "expunge"    be64 user, be32 mailbox, be64 modseq -> be32 uid
+ *                          and at modseq 0 (no real modseq) the mailbox's
+ *                          sentinel -> be64 floor, be32 count (vanished.c):
+ *                          records of modseqs <= floor were dropped. Added
+ *                          without a version bump: older code never reads
+ *                          modseq 0 and deletes it with the mailbox; a
+ *                          mailbox without one is counted on its next expunge
  *  T_KEYWORD  "keyword"    be64 user, be32 mailbox, keyword -> ""
  *  T_USAGE    "usage"      'u' be64 user id | 't' be64 tenant id ->
  *                          v bytes, v messages

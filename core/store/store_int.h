@@ -209,6 +209,16 @@ int kw_add(kw_set_t *s, const char *kw);
 int kw_pack(const char *const *kws, size_t n, kw_set_t *s);
 int modseq_index_put(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint64_t modseq, uint32_t uid);
 int modseq_index_del(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint64_t modseq);
+/* vanished.c: the expunge records' sentinel (schema.h T_EXPUNGE, modseq 0) */
+#define VANISHED_SENTINEL_LEN 12
+typedef struct vanished_head {
+    uint64_t floor; /* newest dropped modseq, 0: none */
+    uint32_t count; /* records (modseq >= 1) of the mailbox */
+} vanished_head_t;
+/* *found_r 0 and a zeroed head when there is none; PETREL_ECORRUPT for a bad one. */
+int vanished_head_load(kv_txn_t *kv, uint64_t user, uint32_t mbox, vanished_head_t *h,
+                       int *found_r);
+int vanished_head_save(kv_txn_t *kv, uint64_t user, uint32_t mbox, const vanished_head_t *h);
 /* vanished.c: records (modseq -> uid) of an expunge, trimming old ones. */
 int vanished_record(store_txn_t *txn, uint64_t user, uint32_t mbox, uint64_t modseq, uint32_t uid);
 /* Removes a message; vanished: record (modseq, uid) for VANISHED. */

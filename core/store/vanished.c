@@ -21,12 +21,8 @@
 #include "util/log.h"
 #include "util/str.h"
 
-#define VANISHED_SENTINEL_LEN 12
+#define VANISHED_TRIM_MAX 10000 /* records dropped by one expunge at most */
 
-struct vanished_head {
-    uint64_t floor;
-    uint32_t count;
-};
 
 static uint32_t vanished_keep(const store_txn_t *txn)
 {
@@ -54,8 +50,8 @@ static int vanished_count_scan(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint3
     return rc == PETREL_ENOTFOUND ? 0 : rc;
 }
 
-static int vanished_head_load(kv_txn_t *kv, uint64_t user, uint32_t mbox,
-                              struct vanished_head *h, int *found_r)
+int vanished_head_load(kv_txn_t *kv, uint64_t user, uint32_t mbox, vanished_head_t *h,
+                       int *found_r)
 {
     uint8_t k[K_UMQ];
     key_umq(k, user, mbox, 0);
@@ -75,8 +71,7 @@ static int vanished_head_load(kv_txn_t *kv, uint64_t user, uint32_t mbox,
     return 0;
 }
 
-static int vanished_head_save(kv_txn_t *kv, uint64_t user, uint32_t mbox,
-                              const struct vanished_head *h)
+int vanished_head_save(kv_txn_t *kv, uint64_t user, uint32_t mbox, const vanished_head_t *h)
 {
     uint8_t k[K_UMQ], v[VANISHED_SENTINEL_LEN];
     key_umq(k, user, mbox, 0);
@@ -86,7 +81,7 @@ static int vanished_head_save(kv_txn_t *kv, uint64_t user, uint32_t mbox,
 }
 
 /* Drops the oldest records until `target` are left; the floor follows. */
-static int vanished_trim(kv_txn_t *kv, uint64_t user, uint32_t mbox, struct vanished_head *h,
+static int vanished_trim(kv_txn_t *kv, uint64_t user, uint32_t mbox, vanished_head_t *h,
                          uint32_t target)
 {
     uint8_t k[K_UMQ];
@@ -123,14 +118,19 @@ int vanished_record(store_txn_t *txn, uint64_t user, uint32_t mbox, uint64_t mod
     key_umq(k, user, mbox, modseq);
     be32_put(v, uid);
     int rc = kv_put(txn->kv, T_EXPUNGE, KV_VAL(k, K_UMQ), KV_VAL(v, 4), 0);
-    struct vanished_head h;
+    vanished_head_t h;
     int found = 0;
     if (!rc) rc = vanished_head_load(txn->kv, user, mbox, &h, &found);
     if (!rc && !found) rc = vanished_count_scan(txn->kv, user, mbox, &h.count);
     else if (!rc && h.count < UINT32_MAX) h.count++;
     if (rc) return rc;
-    uint32_t keep = vanished_keep(txn);
-    if (h.count > keep) rc = vanished_trim(txn->kv, user, mbox, &h, keep - keep / 10);
+    uint32_t keep = vanished_keep(txn), target = keep - keep / 10;
+    /* a backlog (a store from before trimming, or a lowered vanished_keep) goes a
+     * slice per expunge, so no one transaction of the shared writer grows huge */
+    if (h.count > keep)
+        rc = vanished_trim(txn->kv, user, mbox, &h,
+                           h.count - target > VANISHED_TRIM_MAX ? h.count - VANISHED_TRIM_MAX
+                                                                : target);
     if (!rc) rc = vanished_head_save(txn->kv, user, mbox, &h);
     return rc;
 }
@@ -138,7 +138,7 @@ int vanished_record(store_txn_t *txn, uint64_t user, uint32_t mbox, uint64_t mod
 int store_msg_vanished_floor(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
                              uint64_t *floor_r)
 {
-    struct vanished_head h;
+    vanished_head_t h;
     int found;
     int rc = vanished_head_load(txn->kv, user_id, mailbox_id, &h, &found);
     *floor_r = rc ? 0 : h.floor;

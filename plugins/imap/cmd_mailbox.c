@@ -51,7 +51,10 @@ static int imap_floor_cb(const struct petrel_mailbox_info *m, void *arg)
 {
     struct imap_floor_find *f = arg;
     if (m->id != f->id) return 0;
-    f->floor = m->vanished_floor;
+    /* the host's struct: a 1.1 host's ends before the field (and never drops history) */
+    int has = m->struct_size >= offsetof(struct petrel_mailbox_info, vanished_floor) +
+                                   sizeof(m->vanished_floor);
+    f->floor = has ? m->vanished_floor : 0;
     return 1;
 }
 

@@ -49,8 +49,10 @@ class Petreld:
         self.log = os.path.join(self.tmp, "petreld.log")
         lines = [f"data = {self.data}", "hostname = mail.test", "workers = 2",
                  "auth_scrypt_ln = 10", f"log_file = {self.log}", "log_level = debug"]
-        # a key of extra_global replaces the default above
+        # a key of extra_global replaces the default above (not data or log_file:
+        # ctl() and read_log() use those)
         given = {ln.split("=", 1)[0].strip() for ln in extra_global.splitlines() if "=" in ln}
+        assert not given & {"data", "log_file"}, "pass data= to Petreld; log_file is fixed"
         lines = [ln for ln in lines if ln.split("=", 1)[0].strip() not in given]
         if cert:
             self.cert, self.key = make_cert(self.tmp)
@@ -112,7 +114,7 @@ class Petreld:
             if time.time() > deadline:
                 return "running"
             time.sleep(0.05)
-        return "up"
+        return "up" if self.proc.poll() is None else "exited"
 
     def _move_port(self, port):
         for name, p in self.ports.items():

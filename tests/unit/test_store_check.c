@@ -17,6 +17,8 @@ enum {
     BREAK_ORPHAN_BLOB,
     BREAK_ORPHAN_INDEX,
     BREAK_ORPHAN_NAME,
+    BREAK_VANISHED_HEAD,  /* an undecodable expunge sentinel */
+    BREAK_VANISHED_FLOOR, /* a sentinel whose floor covers a kept record */
 };
 
 static int break_op(store_txn_t *txn, void *arg)
@@ -61,6 +63,16 @@ static int break_op(store_txn_t *txn, void *arg)
         memcpy(k + 8, "Ghost", 5);
         be32_put(v, 99);
         return kv_put(kv, T_MBNAME, KV_VAL(k, sizeof(k)), KV_VAL(v, 4), 0);
+    }
+    case BREAK_VANISHED_HEAD:
+    case BREAK_VANISHED_FLOOR: {
+        rc = store_msg_expunge(txn, b->f->user, b->f->inbox, 2);
+        uint8_t k[K_UMQ];
+        key_umq(k, b->f->user, b->f->inbox, 0);
+        if (rc || b->what == BREAK_VANISHED_HEAD)
+            return rc ? rc : kv_put(kv, T_EXPUNGE, KV_VAL(k, K_UMQ), KV_VAL("\0\0\0\1", 4), 0);
+        vanished_head_t h = {.floor = 1000, .count = 7};
+        return vanished_head_save(kv, b->f->user, b->f->inbox, &h);
     }
     case BREAK_ORPHAN_BLOB: {
         uint8_t h[BLOB_HASH_LEN];
@@ -126,6 +138,31 @@ static void test_refcount(void **state)
 static void test_modseq_index(void **state)
 {
     check_break_repair(state, BREAK_INDEX, 1);
+}
+
+/* After the repair the floor is just below the one kept record (the expunge of uid 2). */
+static void check_vanished_repaired(sfx_t *f)
+{
+    store_txn_t *t;
+    uint64_t floor;
+    assert_int_equal(store_read_begin(f->st, &t), 0);
+    assert_int_equal(store_msg_vanished_floor(t, f->user, f->inbox, &floor), 0);
+    store_txn_abort(&t);
+    int rc;
+    store_mailbox_t m = sfx_mbox(f, f->user, "INBOX", &rc);
+    assert_int_equal(floor, m.highestmodseq - 2); /* then "third" was appended */
+}
+
+static void test_vanished_head(void **state)
+{
+    check_break_repair(state, BREAK_VANISHED_HEAD, 1);
+    check_vanished_repaired(*state);
+}
+
+static void test_vanished_floor(void **state)
+{
+    check_break_repair(state, BREAK_VANISHED_FLOOR, 1);
+    check_vanished_repaired(*state);
 }
 
 static void test_orphan_blob(void **state)
@@ -273,6 +310,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refcount, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_modseq_index, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_orphan_blob, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_vanished_head, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_vanished_floor, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_orphan_entries, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_orphan_name, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_random_ops_stay_consistent, sfx_setup, sfx_teardown),
