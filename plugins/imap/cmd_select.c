@@ -77,6 +77,7 @@ void imap_selected_clear(struct imap_session *is)
     imap_uidmap_clear(&is->sel.map);
     free(is->sel.own);
     free(is->sel.saved);
+    free(is->sel.name);
     memset(&is->sel, 0, sizeof(is->sel));
 }
 
@@ -180,6 +181,7 @@ static void imap_select(struct imap_session *is, int readonly)
     is->sel.synced_modseq = mb.highestmodseq;
     is->sel.readonly = readonly;
     is->sel.first_recent_uid = recent ? mb.first_recent_uid : UINT32_MAX;
+    is->sel.name = strdup(name);                /* NULL: every sync lists the UIDs */
     imap_qresync_select(is, r, &q, mb.uidnext); /* same snapshot as the numbers above */
     imap_host->read_end(&r);
     imap_uidset_free(&q.known);
@@ -350,29 +352,49 @@ static void sync_expunges(struct imap_session *is, const struct uid_vec *now)
 }
 
 /*
- * Compares the store's UIDs with the session's map. Expunges are sent (in
- * ascending order, each number valid after the previous removal) only when
- * expunge_ok; otherwise the expunged UIDs stay in the map for now.
+ * 1 when no UID came or went since the last full sync: the store's uidnext and
+ * message count (mb, this read's) are what that sync saw (UIDs are only ever
+ * assigned from uidnext, so an unchanged uidnext means no new UID and an
+ * unchanged count then means none left) and, for a sync that may expunge,
+ * the map holds no expunged UID back. The map is then already right.
  */
-void imap_selected_sync(struct imap_session *is, int expunge_ok)
+static int sync_uids_unchanged(const struct imap_selected *sel,
+                               const struct petrel_mailbox_info *mb, int have_mb, int expunge_ok)
+{
+    return have_mb && sel->sync_uidnext && mb->uidnext == sel->sync_uidnext &&
+           mb->messages == sel->sync_messages &&
+           (!expunge_ok || imap_uidmap_count(&sel->map) == sel->sync_messages);
+}
+
+/*
+ * Lists every UID of the store: expunges (expunge_ok) and new UIDs go into the
+ * map (and to the client). *held_r: expunged UIDs the map keeps for now. 0, or
+ * -1 when the listing failed (nothing changed).
+ */
+static int sync_uids_full(struct imap_session *is, petrel_read *r,
+                          const struct petrel_mailbox_info *mb, int have_mb, int expunge_ok,
+                          uint32_t *held_r)
 {
     struct imap_selected *sel = &is->sel;
-    petrel_read *r = imap_host->read_begin(is->s);
     struct uid_vec now = {0};
-    int rc = r ? imap_host->msg_list(r, sel->id, 1, UINT32_MAX, uid_collect_cb, &now) : PETREL_EIO;
+    sel->sync_uidnext = 0;
+    int rc = imap_host->msg_list(r, sel->id, 1, UINT32_MAX, uid_collect_cb, &now);
     if ((rc && rc != 1) || now.failed) {
-        imap_host->read_end(&r);
         free(now.v);
-        return;
+        return -1;
     }
     uint32_t last = imap_uidmap_last(&sel->map), idx;
     if (expunge_ok) sync_expunges(is, &now);
     uid_find(now.v, now.n, last + 1, &idx);
     /* expunged, still in the map (!expunge_ok, or no memory for a run split) */
-    uint32_t held = imap_uidmap_count(&sel->map) - idx;
+    *held_r = imap_uidmap_count(&sel->map) - idx;
     uint32_t added = 0;
     while (idx + added < now.n && imap_uidmap_append(&sel->map, now.v[idx + added]) == 0)
         added++;
+    if (have_mb && idx + added == now.n && mb->messages == now.n) {
+        sel->sync_uidnext = mb->uidnext; /* the map has every UID of this snapshot */
+        sel->sync_messages = now.n;
+    }
     if (added) {
         imap_host->writef(is->s, "* %u EXISTS\r\n", imap_uidmap_count(&sel->map));
         if (!is->rev2) {
@@ -383,6 +405,30 @@ void imap_selected_sync(struct imap_session *is, int expunge_ok)
             uint32_t k = imap_uidmap_lower_seq(&sel->map, sel->first_recent_uid);
             imap_host->writef(is->s, "* %u RECENT\r\n", imap_uidmap_count(&sel->map) + 1 - k);
         }
+    }
+    free(now.v);
+    return 0;
+}
+
+/*
+ * Compares the store's UIDs with the session's map. Expunges are sent (in
+ * ascending order, each number valid after the previous removal) only when
+ * expunge_ok; otherwise the expunged UIDs stay in the map for now.
+ */
+void imap_selected_sync(struct imap_session *is, int expunge_ok)
+{
+    struct imap_selected *sel = &is->sel;
+    petrel_read *r = imap_host->read_begin(is->s);
+    if (!r) return;
+    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
+    int have_mb = sel->name && imap_host->mailbox_get(r, sel->name, &mb) == 0 && mb.id == sel->id &&
+                  mb.uidvalidity == sel->uidvalidity;
+    uint32_t last = imap_uidmap_last(&sel->map), held;
+    if (sync_uids_unchanged(sel, &mb, have_mb, expunge_ok)) {
+        held = imap_uidmap_count(&sel->map) - sel->sync_messages;
+    } else if (sync_uids_full(is, r, &mb, have_mb, expunge_ok, &held)) {
+        imap_host->read_end(&r);
+        return;
     }
     uint64_t before = sel->highestmodseq;
     if (sel->nown > 1) qsort(sel->own, sel->nown, sizeof(*sel->own), own_cmp);
@@ -408,7 +454,6 @@ void imap_selected_sync(struct imap_session *is, int expunge_ok)
     }
     sel->nown = 0;
     imap_host->read_end(&r);
-    free(now.v);
 }
 
 /* Appends (uid, modseq) to the changes the next sync does not echo. 0, or -1 (no memory). */

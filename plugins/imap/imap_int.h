@@ -125,6 +125,12 @@ struct imap_selected {
     /* SEARCHRES (RFC 5182): the UIDs of the last SEARCH RETURN (SAVE), ascending; "$" */
     uint32_t *saved;
     uint32_t nsaved;
+    /* the mailbox's name at SELECT (malloc'd, NULL when out of memory) and the store's
+     * uidnext and message count at the last sync that listed every UID (0: none yet).
+     * While mailbox_get still finds that id with both numbers unchanged, no UID came
+     * or went, so a sync skips the O(mailbox) listing (imap_selected_sync). */
+    char *name;
+    uint32_t sync_uidnext, sync_messages;
 };
 
 struct imap_own_change {

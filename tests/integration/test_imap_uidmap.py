@@ -128,6 +128,54 @@ class ImapUidmapTest(unittest.TestCase):
         self.assertEqual([x for x in data if x],
                          [b"2 (UID 2)", b"3 (UID 4)", b"4 (UID 5)", b"5 (UID 7)"])
 
+    def test_sync_sees_changes_that_keep_the_count(self):
+        # a sync skips listing the UIDs while the mailbox's uidnext and count are
+        # unchanged (cmd_select.c): changes that leave the count equal must still show
+        a, b = self.imap(), self.imap()
+        self.fill(a, "Same", 4)
+        a.select("Same")
+        b.select("Same")
+        for _ in range(3):  # syncs with nothing changed
+            self.assertEqual(b.uid("STORE", "1", "+FLAGS", r"(\Seen)")[0], "OK")
+            b.noop()
+        b.untagged_responses.clear()
+        # one expunged, one appended: 4 messages before and after
+        a.store("2", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        self.assertEqual(a.append("Same", None, None, MSG)[0], "OK")  # UID 5
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXPUNGE"), [b"2"])
+        self.assertEqual(b.untagged_responses.pop("EXISTS"), [b"4"])
+        self.assertEqual(self.seq_uids(b), [(1, 1), (2, 3), (3, 4), (4, 5)])
+        # appended and expunged before b looked: nothing to tell, the map stays
+        self.assertEqual(a.append("Same", None, None, MSG)[0], "OK")  # UID 6
+        a.uid("STORE", "6", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        b.untagged_responses.clear()
+        b.noop()
+        self.assertNotIn("EXISTS", b.untagged_responses)
+        self.assertNotIn("EXPUNGE", b.untagged_responses)
+        self.assertEqual(self.seq_uids(b), [(1, 1), (2, 3), (3, 4), (4, 5)])
+        # an expunge held back over two STOREs (no EXPUNGE during STORE), told at NOOP
+        a.store("1", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        b.untagged_responses.clear()
+        for flag in (r"(\Flagged)", r"(\Answered)"):
+            typ, data = b.store("2", "+FLAGS", flag)
+            self.assertEqual(typ, "OK")
+            self.assertTrue(data[0].startswith(b"2 (FLAGS"), data)
+            self.assertNotIn("EXPUNGE", b.untagged_responses)
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXPUNGE"), [b"1"])
+        self.assertEqual(self.seq_uids(b), [(1, 3), (2, 4), (3, 5)])
+        # the selected mailbox renamed by another session: b still hears of new mail
+        self.assertEqual(a.rename("Same", "Same2")[0], "OK")
+        self.assertEqual(a.append("Same2", None, None, MSG)[0], "OK")  # UID 7
+        b.untagged_responses.clear()
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXISTS"), [b"4"])
+        self.assertEqual(self.seq_uids(b), [(1, 3), (2, 4), (3, 5), (4, 7)])
+
     def test_qresync_vanished_across_runs(self):
         a, b = self.imap(), self.imap()
         self.fill(a, "Vanish", 9)

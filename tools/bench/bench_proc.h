@@ -1,7 +1,8 @@
 /*
  * bench_proc.h - small helpers the benchmark programs share: a monotonic clock,
  * loopback ports and connections, child processes (spawn, run, stop), a
- * process's memory, removing a temp tree, a median. Header-only (static
+ * process's memory and CPU time, the disk's flush latency, removing a temp tree,
+ * a median. Header-only (static
  * functions), no global state; every function returns 0 / a value, or -1 with
  * errno set, and never exits, so each program keeps its own error policy.
  */
@@ -9,6 +10,7 @@
 #define PETREL_BENCH_PROC_H
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -179,6 +181,65 @@ static inline double bench_median(double *v, unsigned n)
     if (n == 0) return 0;
     qsort(v, n, sizeof(*v), bench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* CPU seconds (utime + stime) of every live process in pid's process group
+ * (bench_spawn makes each server a group leader), from /proc; 0 when unreadable. */
+static inline double bench_group_cpu(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    double total = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[300], buf[1024];
+        snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *rp = strrchr(buf, ')');
+        if (!rp) continue;
+        /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+         * utime stime */
+        char state;
+        int ppid, pgrp;
+        unsigned long skip, ut, st;
+        if (sscanf(rp + 2, "%c %d %d %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu", &state, &ppid, &pgrp,
+                   &skip, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &ut, &st) == 13 &&
+            pgrp == pgid)
+            total += (double)(ut + st) / (double)hz;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Median time in microseconds of n (1..64) rounds of a 4 KiB overwrite and
+ * fdatasync of a scratch file `path` (created, removed again): what one flush of
+ * the disk costs right now. -1 on an I/O error. */
+static inline double bench_flush_us(const char *path, unsigned n)
+{
+    double t[64];
+    char page[4096];
+    if (n == 0 || n > 64) return -1;
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    memset(page, 'f', sizeof(page));
+    for (unsigned i = 0; i < n; i++) {
+        double t0 = bench_now();
+        if (pwrite(fd, page, sizeof(page), 0) != (ssize_t)sizeof(page) || fdatasync(fd) != 0) {
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        t[i] = (bench_now() - t0) * 1e6;
+    }
+    close(fd);
+    unlink(path);
+    return bench_median(t, n);
 }
 
 #endif

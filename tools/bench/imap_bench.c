@@ -2,9 +2,10 @@
  * imap_bench.c - IMAP load of petreld + imap.so against Dovecot's imapd on the
  * same machine, the same messages, the same load; loopback only (issue 7).
  *
- *   build/bench/imap_bench [--quick] [--clients N] [--messages N] [--big N]
+ *   build/bench/imap_bench [--quick] [--only store] [--clients N] [--messages N] [--big N]
  *                          [--idle N] [--seconds N] [--rounds N] [--loops N]
- *                          [--petreld PATH] [--petrelctl PATH] [--dovecot PATH] [--keep]
+ *                          [--petreld PATH] [--petrelctl PATH] [--dovecot PATH]
+ *                          [--dovecot-fsync always|optimized] [--keep]
  *
  * Setup, in a temp dir from mkdtemp under /tmp:
  *  - a Maildir of --messages (2,000; --quick 300) messages (CRLF, a fixed mix of
@@ -32,6 +33,16 @@
  * operations per second a closed loop of that command alone would see at this
  * concurrency under this mix. Phases alternate Petrel, Dovecot, ... for
  * --rounds (3) rounds; medians are reported, ratio = petrel / dovecot.
+ *
+ * --only store: each phase is one session per client, a closed loop of UID
+ * STORE +FLAGS / -FLAGS (\Flagged) on its own INBOX; the summary gives the store
+ * rates and CPU per STORE only (no large mailbox, no IDLE part).
+ *
+ * Every phase line also gives the server's CPU time (utime + stime of its process
+ * group from /proc) per session (per STORE with --only store), and disk_flush_us:
+ * the median of 16 4 KiB overwrite + fdatasync rounds in the temp dir just
+ * before the phase, the price of one flush at that moment (Petrel's STORE waits
+ * for its commit's flushes, Dovecot's does not fsync; see docs/benchmarks.md).
  *
  * Large mailbox: SELECT big INBOX and FETCH 1:* (FLAGS UID) in ms, one client,
  * alternating, --rounds times each, medians.
@@ -82,6 +93,10 @@ static const char *const ib_cmd_name[IB_NCMD] = {
 
 struct ib_opts {
     int quick, keep;
+    int only_store; /* --only store: phases of UID STORE alone, no big/IDLE parts */
+    /* --dovecot-fsync always: Dovecot's mail_fsync = always (a flag change is fsynced
+     * like Petrel's) instead of the default optimized of the fair setup; opt-in only */
+    int dovecot_fsync_always;
     unsigned clients, messages, big, idle, seconds, rounds, loops;
     char petreld[PATH_MAX], petrelctl[PATH_MAX], dovecot[PATH_MAX];
 };
@@ -273,7 +288,9 @@ static int ib_resp(struct ib_conn *c, unsigned tag, char *last, size_t cap)
         if (line[0] == '*') {
             unsigned long e;
             size_t ln = strlen(line);
-            if (sscanf(line, "* %lu EXISTS", &e) == 1) c->exists = e;
+            int end = 0; /* sscanf counts %lu of "* 0 RECENT" too: the whole line must match */
+            if (sscanf(line, "* %lu EXISTS%n", &e, &end) == 1 && end > 0 && line[end] == '\0')
+                c->exists = e;
             if (ln > 8 && strcmp(line + ln - 8, " EXPUNGE") == 0) c->expunged++;
         }
         for (;;) { /* a line may end in several literals */
@@ -504,13 +521,14 @@ static void ib_start_dovecot(const struct ib_opts *o, struct ib_server *s)
             "passdb {\n  driver = passwd-file\n  args = username_format=%%u %s\n}\n"
             "userdb {\n  driver = static\n  args = uid=%u gid=%u home=%s/%%n\n}\n"
             "mail_location = maildir:~/Maildir\nmailbox_list_index = yes\n"
-            "mail_max_userip_connections = 1000\n"
+            "mail_max_userip_connections = 1000\nmail_fsync = %s\n"
             "default_login_user = dovenull\ndefault_internal_user = dovecot\n"
             "service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n"
             "    port = %d\n  }\n  inet_listener imaps {\n    port = 0\n  }\n"
             "  service_count = 0\n  process_min_avail = 2\n}\n"
             "service imap {\n  service_count = 1000\n  process_min_avail = %u\n}\n",
-            dir, dir, log, pw, (unsigned)uid, (unsigned)gid, home, s->port, o->clients + 1);
+            dir, dir, log, pw, (unsigned)uid, (unsigned)gid, home,
+            o->dovecot_fsync_always ? "always" : "optimized", s->port, o->clients + 1);
     ib_write_file(conf, text);
     ib_path(uh, sizeof(uh), "%s/run", dir);
     ib_mkdir(uh, (uid_t)-1, 0);
@@ -640,6 +658,41 @@ fail:
     return -1;
 }
 
+/*
+ * --only store: one session per phase on the client's own INBOX, a closed loop
+ * of UID STORE +FLAGS / -FLAGS (\\Flagged) on pseudo-random UIDs of the first
+ * 200 (both servers number the imported messages 1..N) until the deadline.
+ */
+static int ib_store_session(struct ib_client *cl, struct ib_conn *c)
+{
+    char last[300] = "", user[32];
+    snprintf(user, sizeof(user), "u%d", cl->user);
+    c->fd = -1;
+    IB_TIMED(cl, IB_LOGIN, ib_login(c, cl->port, user, last, sizeof(last)));
+    IB_TIMED(cl, IB_SELECT, ib_cmd(c, last, sizeof(last), "SELECT INBOX"));
+    unsigned long span = c->exists < 200 ? c->exists : 200;
+    if (span == 0) {
+        snprintf(cl->err, sizeof(cl->err), "store: empty INBOX");
+        goto fail;
+    }
+    for (unsigned k = 0; bench_now() < cl->deadline; k++) {
+        unsigned long uid = 1 + ib_rand(&cl->seed) % span;
+        IB_TIMED(cl, IB_STORE,
+                 ib_cmd(c, last, sizeof(last), "UID STORE %lu %cFLAGS (\\Flagged)", uid,
+                        k % 2 ? '-' : '+'));
+    }
+    if (ib_cmd(c, last, sizeof(last), "LOGOUT") != 0) {
+        snprintf(cl->err, sizeof(cl->err), "logout: %s", last);
+        goto fail;
+    }
+    close(c->fd);
+    cl->sessions++;
+    return 0;
+fail:
+    if (c->fd >= 0) close(c->fd);
+    return -1;
+}
+
 static void *ib_client_run(void *arg)
 {
     struct ib_client *cl = arg;
@@ -650,18 +703,29 @@ static void *ib_client_run(void *arg)
         snprintf(cl->err, sizeof(cl->err), "out of memory");
     }
     while (!cl->failed && bench_now() < cl->deadline)
-        if (ib_session(cl, &c, msg) != 0) cl->failed = 1;
+        if ((cl->o->only_store ? ib_store_session(cl, &c) : ib_session(cl, &c, msg)) != 0)
+            cl->failed = 1;
     free(c.buf);
     free(msg);
     return NULL;
 }
 
+/* What a phase measured besides the rates. */
+struct ib_phase_extra {
+    double cpu_us;   /* server CPU per session (mixed) or per STORE (--only store) */
+    double flush_us; /* the disk's 4 KiB fdatasync just before the phase (median of 16) */
+};
+
 /* One phase; rates[cmd] = clients / mean latency. */
 static void ib_phase(const struct ib_opts *o, struct ib_server *s, unsigned round,
-                     double rates[IB_NCMD])
+                     double rates[IB_NCMD], struct ib_phase_extra *x)
 {
     static struct ib_client cl[IB_MAX_CLIENTS];
     pthread_t th[IB_MAX_CLIENTS];
+    char flush_path[PATH_MAX];
+    ib_path(flush_path, sizeof(flush_path), "%s/flush-probe", ib_tmp);
+    x->flush_us = bench_flush_us(flush_path, 16);
+    double cpu0 = bench_group_cpu(s->pid);
     double start = bench_now();
     for (unsigned i = 0; i < o->clients; i++) {
         cl[i] = (struct ib_client){.o = o,
@@ -681,14 +745,18 @@ static void ib_phase(const struct ib_opts *o, struct ib_server *s, unsigned roun
             count[k] += cl[i].count[k], lat[k] += cl[i].lat[k];
         sessions += cl[i].sessions;
     }
-    double el = bench_now() - start;
+    double el = bench_now() - start, cpu = bench_group_cpu(s->pid) - cpu0;
+    uint64_t per = o->only_store ? count[IB_STORE] : sessions;
+    x->cpu_us = per ? cpu * 1e6 / (double)per : 0;
     printf("round %u %-8s %llu sessions in %.1f s:", round + 1, s->name,
            (unsigned long long)sessions, el);
     for (int k = 0; k < IB_NCMD; k++) {
         rates[k] = lat[k] > 0 ? (double)count[k] * o->clients / lat[k] : 0;
-        printf(" %s=%.0f", ib_cmd_name[k], rates[k]);
+        if (!o->only_store || k == IB_LOGIN || k == IB_SELECT || k == IB_STORE)
+            printf(" %s=%.0f", ib_cmd_name[k], rates[k]);
     }
-    printf("\n");
+    printf(" cpu_us_per_%s=%.0f disk_flush_us=%.0f\n", o->only_store ? "store" : "session",
+           x->cpu_us, x->flush_us);
     fflush(stdout);
 }
 
@@ -791,6 +859,25 @@ static uint64_t ib_idle_memory(const struct ib_opts *o, struct ib_server *s)
 
 /* ------------------------------------------------------------ main */
 
+static const char ib_usage[] =
+    "usage: imap_bench [--quick] [--only store] [--clients N] [--messages N] [--big N]\n"
+    "                  [--idle N] [--seconds N] [--rounds N] [--loops N] [--petreld PATH]\n"
+    "                  [--petrelctl PATH] [--dovecot PATH] [--dovecot-fsync always] [--keep]\n"
+    "  --quick        4 clients, 300-message INBOXes, 20,000-message big mailbox,\n"
+    "                 1,000 IDLE sessions, 2 s phases (defaults: 8, 2,000, 200,000,\n"
+    "                 10,000, 10 s)\n"
+    "  --only store   phases of UID STORE +FLAGS/-FLAGS (\\Flagged) alone, one session\n"
+    "                 per client; no large-mailbox or IDLE part\n"
+    "  --dovecot-fsync always|optimized\n"
+    "                 Dovecot's mail_fsync (optimized, its default and the fair setup's;\n"
+    "                 always also fsyncs flag changes, as Petrel does)\n"
+    "  --rounds N     alternating petrel/dovecot phases (3); --loops N: APPEND..IDLE\n"
+    "                 loops per mixed session (5)\n"
+    "  --keep         keep the temp dir (logs, configs, stores)\n"
+    "Each phase line also gives the server's CPU (its process group, /proc) per\n"
+    "session (per STORE with --only store) and disk_flush_us, the median 4 KiB\n"
+    "fdatasync of the temp dir's disk measured just before the phase.\n";
+
 static unsigned ib_num(const char *s, unsigned lo, unsigned hi, const char *what)
 {
     char *end;
@@ -819,12 +906,22 @@ static void ib_parse(int argc, char **argv, struct ib_opts *o)
     int set[5] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--quick") == 0) {
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s", ib_usage);
+            exit(0);
+        } else if (strcmp(a, "--quick") == 0) {
             o->quick = 1;
         } else if (strcmp(a, "--keep") == 0) {
             o->keep = 1;
         } else if (!v) {
             ib_die("unknown option or missing value: %s", a);
+        } else if (strcmp(a, "--dovecot-fsync") == 0) {
+            if (strcmp(v, "always") != 0 && strcmp(v, "optimized") != 0)
+                ib_die("--dovecot-fsync takes always or optimized");
+            o->dovecot_fsync_always = strcmp(v, "always") == 0, i++;
+        } else if (strcmp(a, "--only") == 0) {
+            if (strcmp(v, "store") != 0) ib_die("--only takes \"store\"");
+            o->only_store = 1, i++;
         } else if (strcmp(a, "--clients") == 0) {
             o->clients = ib_num(v, 1, IB_MAX_CLIENTS, a), i++, set[0] = 1;
         } else if (strcmp(a, "--messages") == 0) {
@@ -898,18 +995,40 @@ int main(int argc, char **argv)
     ib_warm_up(&o, &petrel);
     ib_warm_up(&o, &dovecot);
     printf("setup: %u messages x %u users, big mailbox %u messages%s, %.1f s; %u rounds of %u s, "
-           "%u clients, %u loops per session\n",
+           "%u clients, %u loops per session%s; dovecot mail_fsync = %s\n",
            o.messages, o.clients, o.big, o.quick ? " (--quick: not 200,000)" : "", bench_now() - t0,
-           o.rounds, o.seconds, o.clients, o.loops);
+           o.rounds, o.seconds, o.clients, o.loops, o.only_store ? " (--only store)" : "",
+           o.dovecot_fsync_always ? "always" : "optimized");
     fflush(stdout);
     double pr[IB_NCMD][IB_MAX_ROUNDS], dr[IB_NCMD][IB_MAX_ROUNDS];
     double psel[IB_MAX_ROUNDS], dsel[IB_MAX_ROUNDS], pfet[IB_MAX_ROUNDS], dfet[IB_MAX_ROUNDS];
+    double pcpu[IB_MAX_ROUNDS], dcpu[IB_MAX_ROUNDS], flush[2 * IB_MAX_ROUNDS];
     for (unsigned r = 0; r < o.rounds; r++) {
         double a[IB_NCMD], b[IB_NCMD];
-        ib_phase(&o, &petrel, r, a);
-        ib_phase(&o, &dovecot, r, b);
+        struct ib_phase_extra xa, xb;
+        ib_phase(&o, &petrel, r, a, &xa);
+        ib_phase(&o, &dovecot, r, b, &xb);
         for (int k = 0; k < IB_NCMD; k++)
             pr[k][r] = a[k], dr[k][r] = b[k];
+        pcpu[r] = xa.cpu_us, dcpu[r] = xb.cpu_us;
+        flush[2 * r] = xa.flush_us, flush[2 * r + 1] = xb.flush_us;
+    }
+    double pc = bench_median(pcpu, o.rounds), dc = bench_median(dcpu, o.rounds);
+    double fl = bench_median(flush, 2 * o.rounds); /* sorted: [0] and [2n-1] are the range */
+    double fl_lo = flush[0], fl_hi = flush[2 * o.rounds - 1];
+    if (o.only_store) {
+        double p = bench_median(pr[IB_STORE], o.rounds), d = bench_median(dr[IB_STORE], o.rounds);
+        int pstop = bench_stop(petrel.pid, 15);
+        petrel.pid = 0;
+        bench_stop(dovecot.pid, 15);
+        dovecot.pid = 0;
+        ib_cleanup();
+        if (pstop != 0) ib_die("petreld did not exit 0 on SIGTERM");
+        printf("summary: only=store petrel_store_per_s=%.0f dovecot_store_per_s=%.0f "
+               "vs_dovecot_store=%.2f petrel_cpu_us_per_store=%.0f dovecot_cpu_us_per_store=%.0f "
+               "disk_flush_us=%.0f disk_flush_us_min=%.0f disk_flush_us_max=%.0f\n",
+               p, d, d > 0 ? p / d : 0, pc, dc, fl, fl_lo, fl_hi);
+        return 0;
     }
     for (unsigned r = 0; r < o.rounds; r++) {
         ib_big(&petrel, &psel[r], &pfet[r]);
@@ -941,7 +1060,9 @@ int main(int argc, char **argv)
     if (pstop != 0) ib_die("petreld did not exit 0 on SIGTERM");
     printf("summary: %svs_dovecot_min=%.2f big_messages=%u petrel_big_select_ms=%.1f "
            "dovecot_big_select_ms=%.1f petrel_big_fetch_ms=%.1f dovecot_big_fetch_ms=%.1f "
-           "idle_session_bytes=%llu\n",
-           summary, vmin, o.big, ps, ds, pf, df, (unsigned long long)idle_bytes);
+           "idle_session_bytes=%llu petrel_cpu_us_per_session=%.0f dovecot_cpu_us_per_session=%.0f "
+           "disk_flush_us=%.0f disk_flush_us_min=%.0f disk_flush_us_max=%.0f\n",
+           summary, vmin, o.big, ps, ds, pf, df, (unsigned long long)idle_bytes, pc, dc, fl, fl_lo,
+           fl_hi);
     return 0;
 }
