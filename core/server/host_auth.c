@@ -180,8 +180,8 @@ static void srv_login_finish(struct petrel_session *s, void *arg)
         s->user_id = l->user_id;
         memcpy(s->user, l->address, sizeof(s->user));
         log_info("event=login session=%llu user=%s ok=1", (unsigned long long)s->id, s->user);
-        /* a write per login would wake every watcher of the user and cost a
-         * commit per reconnect: last_login is kept to the minute */
+        /* a write per login would cost a commit per reconnect: last_login is
+         * kept to the minute (it wakes no watcher: store_user_update) */
         int64_t now_s = (int64_t)time(NULL);
         int stale = now_s - l->last_login >= SRV_LAST_LOGIN_SECS || now_s < l->last_login;
         struct srv_login_update *up =

@@ -44,6 +44,9 @@ struct petrel_listener {
     char limit_text[SRV_LIMIT_KEYS][24]; /* config_get of the host's limits */
 };
 
+#define SRV_WATCH_BITS 10
+#define SRV_WATCH_BUCKETS (1u << SRV_WATCH_BITS)
+
 /* A post to a session's loop. Completions (writes, logins, lookups) keep one
  * inside their own object so that handing the result back cannot fail: a
  * failed post would leave the session paused until its idle timeout. */
@@ -117,7 +120,9 @@ struct srv_host {
     atomic_int stopping;
 
     pthread_mutex_t watch_lock;
-    struct petrel_session *watchers; /* sessions watching a mailbox */
+    /* sessions watching a mailbox, chained per bucket of their user id: a
+     * commit looks only at the buckets of the users it changed */
+    struct petrel_session *watchers[SRV_WATCH_BUCKETS];
     srv_timer_t gen_timer;           /* notices other processes' commits */
     uint64_t gen_seen;
     uint64_t own_seen;

@@ -297,6 +297,9 @@ static void srv_host_gen_poll(srv_loop_t *loop, void *arg)
 static void srv_host_gen_start(void *arg)
 {
     struct srv_host *h = arg;
+    /* what is in the store now is not news: the first poll compares with this */
+    if (store_generation_own(h->store, &h->gen_seen, &h->own_seen) != 0)
+        h->gen_seen = h->own_seen = 0;
     srv_timer_init(&h->gen_timer, srv_host_gen_poll, h);
     srv_timer_start(srv_workers_loop(h->workers, 0), &h->gen_timer, SRV_GEN_POLL_MS);
 }

@@ -1020,6 +1020,13 @@ int srv_w_result(petrel_write *w, int op, unsigned sub, uint32_t *uid_r, uint64_
 
 /* ------------------------------------------------------------ watchers */
 
+static struct petrel_session **srv_watch_bucket(struct srv_host *h, uint64_t user_id)
+{
+    /* Fibonacci hashing: user ids are consecutive, the top bits spread them */
+    uint64_t x = user_id * 0x9E3779B97F4A7C15ull;
+    return &h->watchers[x >> (64 - SRV_WATCH_BITS)];
+}
+
 int srv_watch(petrel_session *s, uint32_t mailbox_id)
 {
     struct srv_host *h = s->host;
@@ -1029,11 +1036,12 @@ int srv_watch(petrel_session *s, uint32_t mailbox_id)
         return PETREL_EINVAL;
     pthread_mutex_lock(&h->watch_lock);
     if (!s->watch_mbox) {
+        struct petrel_session **head = srv_watch_bucket(h, s->user_id);
         s->watch_prev = NULL;
-        s->watch_next = h->watchers;
-        if (h->watchers)
-            h->watchers->watch_prev = s;
-        h->watchers = s;
+        s->watch_next = *head;
+        if (*head)
+            (*head)->watch_prev = s;
+        *head = s;
     }
     s->watch_mbox = mailbox_id;
     pthread_mutex_unlock(&h->watch_lock);
@@ -1048,7 +1056,7 @@ void srv_unwatch(petrel_session *s)
         if (s->watch_prev)
             s->watch_prev->watch_next = s->watch_next;
         else
-            h->watchers = s->watch_next;
+            *srv_watch_bucket(h, s->user_id) = s->watch_next;
         if (s->watch_next)
             s->watch_next->watch_prev = s->watch_prev;
         s->watch_mbox = 0;
@@ -1066,19 +1074,33 @@ static void srv_watch_fire(struct petrel_session *s, void *arg)
         s->lst->plugin->desc->on_notify(s, s->pdata, PETREL_NOTIFY_MAILBOX);
 }
 
-/* Wakes the watchers of the changed mailboxes (all of them when changes is NULL). */
+/* Under watch_lock. A wake-up already queued covers this commit too: the
+ * plugin reads the mailbox's state when it runs, not the change that woke it. */
+static void srv_watch_poke(struct petrel_session *s)
+{
+    if (!atomic_exchange(&s->watch_queued, true))
+        srv_session_post_with(s, &s->watch_post, srv_watch_fire, NULL, NULL);
+}
+
+/* Wakes the watchers of the changed mailboxes (all of them when changes is
+ * NULL or holds the store's "anything" entry, user 0): O(changes x watchers
+ * of those users), not O(all watchers). */
 static void srv_watch_wake(struct srv_host *h, const store_change_t *changes, size_t n)
 {
+    int all = !changes;
+    for (size_t i = 0; i < n && !all; i++)
+        all = changes[i].user_id == 0; /* store.h: "anything may have changed" */
     pthread_mutex_lock(&h->watch_lock);
-    for (struct petrel_session *s = h->watchers; s; s = s->watch_next) {
-        int hit = changes == NULL;
-        for (size_t i = 0; i < n && !hit; i++)
-            hit = changes[i].user_id == s->user_id &&
-                  (changes[i].mailbox_id == 0 || changes[i].mailbox_id == s->watch_mbox);
-        /* a wake-up already queued covers this commit too: the plugin reads
-         * the mailbox's state when it runs, not the change that woke it */
-        if (hit && !atomic_exchange(&s->watch_queued, true))
-            srv_session_post_with(s, &s->watch_post, srv_watch_fire, NULL, NULL);
+    if (all) {
+        for (size_t b = 0; b < SRV_WATCH_BUCKETS; b++)
+            for (struct petrel_session *s = h->watchers[b]; s; s = s->watch_next)
+                srv_watch_poke(s);
+    }
+    for (size_t i = 0; !all && i < n; i++) {
+        const store_change_t *c = &changes[i];
+        for (struct petrel_session *s = *srv_watch_bucket(h, c->user_id); s; s = s->watch_next)
+            if (s->user_id == c->user_id && (c->mailbox_id == 0 || c->mailbox_id == s->watch_mbox))
+                srv_watch_poke(s);
     }
     pthread_mutex_unlock(&h->watch_lock);
 }

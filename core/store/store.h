@@ -190,7 +190,8 @@ int store_user_add(store_txn_t *txn, const char *address, const char *pwhash,
 /* Case-insensitive; an alias domain finds the user of the primary domain. */
 int store_user_get(store_txn_t *txn, const char *address, store_user_t *u_r);
 int store_user_get_by_id(store_txn_t *txn, uint64_t id, store_user_t *u_r);
-/* Updates pwhash, status, quotas and last_login of u->id. */
+/* Updates pwhash, status, quotas and last_login of u->id. Only a change of
+ * status or quota is reported to on_commit (the user's watchers wake). */
 int store_user_update(store_txn_t *txn, const store_user_t *u);
 int store_user_rename(store_txn_t *txn, const char *old_address, const char *new_address);
 /* Deletes the user, every mailbox and message, frees blobs and quota usage. */

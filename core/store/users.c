@@ -113,6 +113,10 @@ int store_user_update(store_txn_t *txn, const store_user_t *u)
     user_rec_t r;
     int rc = user_load(txn->kv, u->id, &r);
     if (rc) return rc;
+    /* what a session can see (suspension, quota) wakes the user's watchers;
+     * a login's last_login or a re-hashed password does not */
+    int visible = r.status != u->status || r.quota_bytes != u->quota_bytes ||
+                  r.quota_messages != u->quota_messages;
     str_lcpy(r.pwhash, u->pwhash, sizeof(r.pwhash));
     r.status = u->status;
     r.quota_bytes = u->quota_bytes;
@@ -120,7 +124,7 @@ int store_user_update(store_txn_t *txn, const store_user_t *u)
     r.last_login = u->last_login;
     rc = user_save(txn->kv, u->id, &r);
     if (rc) return store_kv_fail(rc, "user_update");
-    store_txn_changed(txn, u->id, 0);
+    if (visible) store_txn_changed(txn, u->id, 0);
     return 0;
 }
 

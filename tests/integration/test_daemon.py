@@ -250,6 +250,35 @@ class LoginRulesTest(unittest.TestCase):
             c.close()
 
 
+class WatchTest(unittest.TestCase):
+    def test_watchers_are_woken_by_their_own_users_changes_only(self):
+        """Commits of one petreld wake only the watchers of the users they changed
+        (users set up before the start: no other process writes meanwhile)."""
+        d = Petreld([("p", "example", "none", None)])
+        users = [f"u{k}@example.test" for k in range(24)]
+        for u in users:
+            d.add_user(u, "pw" + u[1:u.index("@")])
+        with d:
+            def login(u):
+                c = LineClient(d.ports["p"])
+                self.addCleanup(c.close)
+                c.line()
+                self.assertEqual(c.cmd(f"LOGIN {u} pw{u[1:u.index('@')]}"), f"+OK logged in as {u}")
+                return c
+            watchers = [login(u) for u in users[:12]]
+            for w in watchers:
+                self.assertEqual(w.cmd("WATCH"), "+OK watching INBOX")
+            for u in users[12:]:  # other users' commits, through the same writer
+                self.assertRegex(login(u).cmd("APPEND hello"), r"^\+OK appended uid \d+$")
+            for w in watchers:
+                self.assertEqual(w.cmd("ECHO quiet"), "+OK quiet")
+            self.assertRegex(login(users[7]).cmd("APPEND for u7"), r"^\+OK appended uid \d+$")
+            self.assertEqual(watchers[7].line(), "* INBOX changed")
+            for k, w in enumerate(watchers):
+                if k != 7:
+                    self.assertEqual(w.cmd("ECHO still"), "+OK still")
+
+
 class ThrottleBurstTest(unittest.TestCase):
     def test_a_burst_of_wrong_passwords_stops_costing_hashes_at_the_limit(self):
         """30 wrong-password logins for one account sent at once all pass the
