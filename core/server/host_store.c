@@ -816,12 +816,31 @@ static int srv_wop_dsn(store_txn_t *txn, struct srv_wop *o)
     return srv_dsn_run(txn, o->dsn, accepted, srv_dsn_result, &sc);
 }
 
-/* Delivery: INBOX, or the named folder when the user has it. */
-static int srv_wop_deliver(store_txn_t *txn, struct srv_wop *o)
+/* Every user of a delivery op failed with rc (nothing of it is kept). */
+static void srv_wop_deliver_fail(struct srv_wop *o, int rc)
 {
+    for (size_t k = 0; k < o->nusers; k++) {
+        o->sub_rc[k] = rc;
+        o->sub_uid[k] = 0;
+    }
+}
+
+/*
+ * Delivery: INBOX, or the named folder when the user has it. Runs in the
+ * write's own transaction, without a nested one (one LMDB nest less per
+ * message): the mailbox look-ups write nothing and store_msg_deliver keeps
+ * nothing of a target that failed (store.h), so a failure leaves txn as it
+ * was, except when store_msg_deliver itself fails: then *dirty_r is 1 and
+ * the caller must roll the whole write back.
+ */
+static int srv_wop_deliver(store_txn_t *txn, struct srv_wop *o, int *dirty_r)
+{
+    *dirty_r = 0;
     store_target_t *t = calloc(o->nusers, sizeof(*t));
-    if (!t)
+    if (!t) {
+        srv_wop_deliver_fail(o, PETREL_ENOMEM);
         return PETREL_ENOMEM;
+    }
     int rc = 0;
     for (size_t i = 0; i < o->nusers && !rc; i++) {
         store_mailbox_t m;
@@ -833,17 +852,19 @@ static int srv_wop_deliver(store_txn_t *txn, struct srv_wop *o)
     if (rc == 0) {
         store_append_t in = {.data = o->data, .len = o->len, .internal_date = (int64_t)time(NULL)};
         rc = store_msg_deliver(txn, &in, t, o->nusers, o->sub_rc, o->sub_uid);
+        *dirty_r = rc != 0;
     }
     free(t);
-    if (rc == 0) {
-        /* the op fails only if every recipient failed */
-        int any_ok = 0;
-        for (size_t i = 0; i < o->nusers; i++)
-            any_ok |= o->sub_rc[i] == 0;
-        if (!any_ok)
-            rc = o->sub_rc[0];
+    if (rc) {
+        /* no user got it: never let a user's result say 0 for a message not kept */
+        srv_wop_deliver_fail(o, rc);
+        return rc;
     }
-    return rc;
+    /* the op fails only if every recipient failed */
+    int any_ok = 0;
+    for (size_t i = 0; i < o->nusers; i++)
+        any_ok |= o->sub_rc[i] == 0;
+    return any_ok ? 0 : o->sub_rc[0];
 }
 
 static int srv_wop_run(store_txn_t *txn, uint64_t user, struct srv_wop *o)
@@ -878,8 +899,8 @@ static int srv_wop_run(store_txn_t *txn, uint64_t user, struct srv_wop *o)
         return store_msg_expunge(txn, user, o->mbox, o->uid);
     case WOP_CLEAR_RECENT:
         return store_mailbox_clear_recent(txn, user, o->mbox, o->uid);
-    case WOP_DELIVER:
-        return srv_wop_deliver(txn, o);
+    case WOP_DELIVER: /* srv_write_op runs it without a nested transaction */
+        return PETREL_EINVAL;
     case WOP_DSN:
         return srv_wop_dsn(txn, o);
     }
@@ -902,6 +923,21 @@ static int srv_write_fail_all(struct petrel_write *w, int rc)
     return rc;
 }
 
+/* An atomic write fails with its first failed op, or a delivery that missed one user. */
+static int srv_write_op_failed(const struct petrel_write *w, struct srv_wop *o)
+{
+    if (!w->atomic)
+        return 0;
+    if (o->rc)
+        return 1;
+    for (size_t k = 0; o->kind == WOP_DELIVER && k < o->nusers; k++)
+        if (o->sub_rc[k]) {
+            o->rc = o->sub_rc[k];
+            return 1;
+        }
+    return 0;
+}
+
 /*
  * On the writer thread; may run more than once (idempotent results). txn is
  * the writer's nested transaction for this write: a nonzero return rolls
@@ -918,8 +954,20 @@ int srv_write_op(store_txn_t *txn, void *arg)
             o->rc = 0; /* no notification due: no nested transaction either */
             continue;
         }
+        int rc;
+        if (o->kind == WOP_DELIVER) {
+            int dirty;
+            o->rc = srv_wop_deliver(txn, o, &dirty);
+            /* partial writes in txn (or the batch must run again): the writer
+             * rolls the whole write back and every result says o->rc */
+            if (dirty || o->rc == PETREL_ECONFLICT)
+                return o->rc;
+            if (srv_write_op_failed(w, o))
+                return srv_write_fail_all(w, o->rc);
+            continue;
+        }
         store_txn_t *nested;
-        int rc = store_txn_nest(txn, &nested);
+        rc = store_txn_nest(txn, &nested);
         if (rc)
             return rc;
         o->rc = srv_wop_run(nested, w->user_id, o);
@@ -933,11 +981,8 @@ int srv_write_op(store_txn_t *txn, void *arg)
             store_txn_abort(&nested);
         if (rc)
             return rc;
-        if (o->rc && w->atomic)
+        if (srv_write_op_failed(w, o))
             return srv_write_fail_all(w, o->rc);
-        for (size_t k = 0; w->atomic && o->kind == WOP_DELIVER && k < o->nusers; k++)
-            if (o->sub_rc[k]) /* atomic: a delivery that missed one user failed */
-                return srv_write_fail_all(w, o->sub_rc[k]);
     }
     return 0;
 }

@@ -324,9 +324,11 @@ int store_msg_append(store_txn_t *txn, uint64_t user_id, uint32_t mailbox_id,
 
 /*
  * Delivers one message to several mailboxes (one blob for all): each target
- * in its own nested transaction, so a target over quota fails alone.
+ * in its own nested transaction, so a target over quota fails alone (a lone
+ * target needs none: its checks come before any write).
  * results[i] gets 0 or the error of target i, uids_r[i] the new UID.
- * Returns 0 when at least the transaction itself is fine (look at results).
+ * Returns 0 when at least the transaction itself is fine (look at results);
+ * any other return leaves txn with partial writes: the caller aborts it.
  */
 typedef struct store_target {
     uint64_t user_id;

@@ -155,6 +155,59 @@ static void test_atomic_write_rolls_back_alone(void **state)
     assert_null(wa);
 }
 
+/*
+ * Deliveries run without a nested transaction of their own: a delivery to a
+ * user that does not exist fails for each of its users (never 0 for a message
+ * not kept) and leaves the deliveries before and after it in the same write.
+ */
+static void test_deliver_results(void **state)
+{
+    sfx_t *f = *state;
+    struct petrel_session s;
+    memset(&s, 0, sizeof(s));
+    static const char m1[] = "Subject: one\r\n\r\nfirst\r\n";
+    static const char m2[] = "Subject: two\r\n\r\nsecond\r\n";
+    uint64_t alice[1] = {f->user}, nobody[2] = {f->user2, 424242}, both[2] = {f->user, f->user2};
+    petrel_write *w = srv_write_new(&s);
+    assert_non_null(w);
+    assert_int_equal(srv_w_deliver(w, m1, sizeof(m1) - 1, alice, 1, NULL), 0);
+    assert_int_equal(srv_w_deliver(w, m1, sizeof(m1) - 1, nobody, 2, NULL), 1);
+    assert_int_equal(srv_w_deliver(w, m2, sizeof(m2) - 1, both, 2, "NoSuchFolder"), 2);
+
+    store_writer_t *wr = NULL;
+    assert_int_equal(store_writer_start(f->st, &wr), 0);
+    struct job j = {w, 1, 0};
+    assert_int_equal(store_writer_submit(wr, job_op, job_done, &j), 0);
+    store_writer_quiesce(wr);
+    store_writer_stop(&wr);
+    assert_int_equal(j.called, 1);
+    assert_int_equal(j.rc, 0);
+
+    uint32_t uid = 0;
+    assert_int_equal(srv_w_result(w, 0, 0, &uid, NULL), 0);
+    assert_int_equal(uid, 1);
+    for (unsigned k = 0; k < 2; k++) {
+        uid = 77;
+        assert_int_equal(srv_w_result(w, 1, k, &uid, NULL), PETREL_ENOTFOUND);
+        assert_int_equal(uid, 0);
+    }
+    assert_int_equal(srv_w_result(w, 2, 0, &uid, NULL), 0);
+    assert_int_equal(uid, 2);
+    assert_int_equal(srv_w_result(w, 2, 1, &uid, NULL), 0);
+    assert_int_equal(uid, 1);
+
+    int rc;
+    store_mailbox_t m = sfx_mbox(f, f->user, "INBOX", &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(m.messages, 2);
+    assert_int_equal(usage_bytes(f, f->user), m.bytes);
+    m = sfx_mbox(f, f->user2, "INBOX", &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(m.messages, 1); /* op 1 kept nothing for bob */
+    assert_int_equal(usage_bytes(f, f->user2), sizeof(m2) - 1);
+    srv_write_free(&w);
+}
+
 static void test_atomic_after_submit_refused(void **state)
 {
     sfx_t *f = *state;
@@ -204,6 +257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atomic_write_rolls_back_alone, sfx_setup,
                                         sfx_teardown),
         cmocka_unit_test_setup_teardown(test_atomic_after_submit_refused, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_results, sfx_setup, sfx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,43 @@ static void test_deliver_partial(void **state)
     assert_int_equal(s.blobs, 1);
 }
 
+/* One target (no nested transaction): a refused one leaves the caller's transaction as it was. */
+static void test_deliver_one(void **state)
+{
+    sfx_t *f = *state;
+    store_txn_t *t;
+    char msg[200];
+    sfx_msg(msg, sizeof(msg), 1);
+    store_append_t in = {.data = msg, .len = sizeof(msg)};
+    int res[1] = {-1};
+    uint32_t uids[1] = {7};
+    set_quota(f, f->user2, 10, 0, 0);
+    store_target_t over[1] = {{f->user2, f->inbox2}};
+    assert_int_equal(store_write_begin(f->st, &t), 0);
+    assert_int_equal(store_msg_deliver(t, &in, over, 1, res, uids), 0);
+    assert_int_equal(res[0], PETREL_EQUOTA);
+    assert_int_equal(uids[0], 0);
+    store_target_t none[1] = {{999, 1}};
+    assert_int_equal(store_msg_deliver(t, &in, none, 1, res, uids), 0);
+    assert_int_equal(res[0], PETREL_ENOTFOUND);
+    store_target_t ok[1] = {{f->user, f->inbox}};
+    assert_int_equal(store_msg_deliver(t, &in, ok, 1, res, uids), 0);
+    assert_int_equal(res[0], 0);
+    assert_int_equal(uids[0], 1);
+    assert_int_equal(store_txn_commit(&t), 0);
+    int rc;
+    store_mailbox_t b = sfx_mbox(f, f->user2, "INBOX", &rc);
+    assert_int_equal(b.messages, 0);
+    assert_int_equal(usage(f, f->user2).bytes, 0);
+    store_mailbox_t a = sfx_mbox(f, f->user, "INBOX", &rc);
+    assert_int_equal(a.messages, 1);
+    assert_int_equal(usage(f, f->user).bytes, sizeof(msg));
+    store_stats_t s;
+    assert_int_equal(store_stats(f->st, &s), 0);
+    assert_int_equal(s.messages, 1);
+    assert_int_equal(s.blobs, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +198,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_messages, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_tenant_quota, sfx_setup, sfx_teardown),
         cmocka_unit_test_setup_teardown(test_deliver_partial, sfx_setup, sfx_teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_one, sfx_setup, sfx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
