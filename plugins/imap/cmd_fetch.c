@@ -21,6 +21,14 @@ void imap_fetch_free(struct imap_session *is)
     is->fetch = NULL;
 }
 
+/* Drops a FETCH that has not paused input yet (refused before any response). */
+static void fetch_drop(struct imap_session *is)
+{
+    free(is->fetch->ranges);
+    free(is->fetch);
+    is->fetch = NULL;
+}
+
 /* Writes bytes [off, off + len) of a view. */
 static void view_write(struct imap_session *is, const struct petrel_view *v, uint64_t off,
                        uint64_t len)
@@ -328,7 +336,8 @@ static void fetch_continue(struct imap_session *is)
 
 void imap_fetch_on_writable(struct imap_session *is)
 {
-    if (is->fetch && is->mode == IMAP_MODE_WAIT && is->pending == IMAP_PEND_NONE)
+    /* not while its VANISHED (EARLIER) lines stream: their end starts the FETCHes */
+    if (is->fetch && !is->stream.ops && is->mode == IMAP_MODE_WAIT && is->pending == IMAP_PEND_NONE)
         fetch_continue(is);
 }
 
@@ -381,12 +390,25 @@ void imap_fetch_seen_done(struct imap_session *is, petrel_write *w, int rc)
     fetch_continue(is);
 }
 
+/* The FETCH responses (after \Seen is set when a body is fetched without PEEK). */
+static void fetch_messages(struct imap_session *is, uint32_t unused)
+{
+    (void)unused;
+    struct imap_fetch *f = is->fetch;
+    imap_host->pause(is->s); /* pipelined commands wait until the response is complete */
+    f->cur_idx = f->nranges ? f->ranges[0].lo : 0;
+    is->mode = IMAP_MODE_WAIT;      /* no input until the response is complete */
+    if (fetch_set_seen(is)) return; /* imap_fetch_seen_done continues */
+    fetch_continue(is);
+}
+
 /*
  * UID FETCH .. (CHANGEDSINCE m VANISHED): the UIDs of the set expunged after m, as
- * "* VANISHED (EARLIER)" before any FETCH response (RFC 7162 3.2.6). "$" is the saved
- * search result (its UIDs as they were saved).
+ * "* VANISHED (EARLIER)" lines before any FETCH response (RFC 7162 3.2.6), streamed;
+ * the FETCHes follow. "$" is the saved search result (its UIDs as they were saved).
+ * 0, or -1 after a NO (nothing was written).
  */
-static void fetch_vanished(struct imap_session *is, const struct imap_arg *set)
+static int fetch_vanished(struct imap_session *is, const struct imap_arg *set)
 {
     const struct imap_selected *sel = &is->sel;
     struct imap_uidset u = {0};
@@ -394,23 +416,26 @@ static void fetch_vanished(struct imap_session *is, const struct imap_arg *set)
     int rc = 0;
     if (set->len == 1 && s[0] == '$') {
         u.r = calloc(sel->nsaved ? sel->nsaved : 1, sizeof(*u.r));
-        for (uint32_t k = 0; u.r && k < sel->nsaved; k++) {
-            if (u.n && u.r[u.n - 1].hi + 1 == sel->saved[k]) {
-                u.r[u.n - 1].hi = sel->saved[k];
-            } else {
-                u.r[u.n].lo = u.r[u.n].hi = sel->saved[k];
-                u.n++;
-            }
-        }
-        rc = u.r ? 0 : -2;
+        rc = u.r ? 0 : PETREL_ENOMEM;
+        if (u.r) u.n = imap_ranges_from_uids(sel->saved, sel->nsaved, u.r);
     } else {
         /* '*' reaches past the last message: expunged UIDs above it are reported too */
-        rc = imap_uidset_parse(s, set->len, 1, UINT32_MAX, &u);
+        rc = imap_uidset_parse(s, set->len, 1, UINT32_MAX, &u) ? PETREL_ENOMEM : 0;
     }
-    petrel_read *r = rc == 0 ? imap_host->read_begin(is->s) : NULL;
-    if (r) imap_vanished_earlier(is, r, is->fetch->changedsince, &u);
+    struct imap_resync *rs = rc == 0 ? calloc(1, sizeof(*rs)) : NULL;
+    petrel_read *r = rs ? imap_host->read_begin(is->s) : NULL;
+    rc = r ? imap_vanished_collect(is, r, is->fetch->changedsince, &u, rs) : PETREL_EIO;
     imap_host->read_end(&r);
     imap_uidset_free(&u);
+    if (rc) {
+        imap_resync_free(rs);
+        fetch_drop(is);
+        imap_reply(is, "NO", "[UNAVAILABLE] Cannot read the expunged messages");
+        return -1;
+    }
+    rs->then = fetch_messages;
+    imap_resync_start(is, rs);
+    return 0;
 }
 
 void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg)
@@ -454,18 +479,15 @@ void imap_fetch_start(struct imap_session *is, int uid_mode, uint32_t first_arg)
     }
     is->fetch = f;
     if (imap_fetch_has_binary(f) && fetch_unknown_cte(is)) {
-        is->fetch = NULL;
-        free(f->ranges);
-        free(f);
+        fetch_drop(is);
         imap_reply(is, "NO", "[UNKNOWN-CTE] Cannot decode a section's transfer encoding");
         return;
     }
-    if (f->vanished) fetch_vanished(is, &p->args[first_arg]);
-    imap_host->pause(is->s); /* pipelined commands wait until the response is complete */
-    f->cur_idx = f->nranges ? f->ranges[0].lo : 0;
-    is->mode = IMAP_MODE_WAIT;      /* no input until the response is complete */
-    if (fetch_set_seen(is)) return; /* imap_fetch_seen_done continues */
-    fetch_continue(is);
+    if (f->vanished) {
+        (void)fetch_vanished(is, &p->args[first_arg]); /* fetch_messages follows */
+        return;
+    }
+    fetch_messages(is, 0);
 }
 
 void imap_cmd_fetch(struct imap_session *is)

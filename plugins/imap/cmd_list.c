@@ -271,29 +271,75 @@ static int list_collect(struct imap_session *is, const struct list_req *rq, stru
     return 0;
 }
 
-static void imap_list_run(struct imap_session *is, const struct list_req *rq)
+/*
+ * A LIST response as a stream (stream.c): up to IMAP_LIST_BATCH entries per step, so
+ * that a user with tens of thousands of mailboxes (IMAP_MAX_MAILBOXES names, ~100 bytes a
+ * line, more with LIST-STATUS) does not pass the host's 1 MiB output limit. The job owns
+ * the collected names and the request; LIST-STATUS reads each STATUS when it is written.
+ */
+#define IMAP_LIST_BATCH 64
+
+struct list_job {
+    struct list_req rq;
+    struct list_vec mbx, subs, match, out;
+    size_t pos;
+};
+
+static void list_job_free(void *job)
 {
-    struct list_vec mbx = {0}, subs = {0}, match = {0}, out = {0};
+    struct list_job *j = job;
+    list_free(&j->mbx);
+    list_free(&j->subs);
+    list_free(&j->match);
+    list_free(&j->out);
+    imap_list_req_free(&j->rq);
+    free(j);
+}
+
+static int list_job_step(struct imap_session *is, void *job)
+{
+    struct list_job *j = job;
+    for (unsigned k = 0; k < IMAP_LIST_BATCH && j->pos < j->out.n; j->pos++) {
+        const struct list_entry *e = &j->out.v[j->pos];
+        if (!list_matches(&j->rq, e) || !list_selected(&j->rq, &j->match, e)) continue;
+        list_write_entry(is, &j->rq, &j->mbx, &j->match, e);
+        k++;
+    }
+    return j->pos < j->out.n ? 0 : 1;
+}
+
+static void list_job_finish(struct imap_session *is, void *job)
+{
+    (void)job;
+    imap_reply(is, "OK", "LIST completed");
+}
+
+static const struct imap_stream_ops list_job_ops = {
+    .step = list_job_step,
+    .finish = list_job_finish,
+    .free = list_job_free,
+};
+
+/* Takes rq's patterns over (rq is left empty). */
+static void imap_list_run(struct imap_session *is, struct list_req *rq)
+{
     if (rq->npatterns == 0) { /* no pattern can match a name */
         imap_reply(is, "OK", "LIST completed");
         return;
     }
-    if (list_collect(is, rq, &mbx, &subs, &match, &out)) {
-        list_free(&mbx);
-        list_free(&subs);
-        list_free(&match);
-        list_free(&out);
+    struct list_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        imap_reply(is, "NO", "[SERVERBUG] Out of memory");
+        return;
+    }
+    j->rq = *rq;
+    rq->npatterns = 0;
+    if (list_collect(is, &j->rq, &j->mbx, &j->subs, &j->match, &j->out)) {
+        list_job_free(j);
         imap_reply(is, "NO", "[UNAVAILABLE] Cannot list mailboxes");
         return;
     }
-    for (size_t i = 0; i < out.n; i++)
-        if (list_matches(rq, &out.v[i]) && list_selected(rq, &match, &out.v[i]))
-            list_write_entry(is, rq, &mbx, &match, &out.v[i]);
-    list_free(&mbx);
-    list_free(&subs);
-    list_free(&match);
-    list_free(&out);
-    imap_reply(is, "OK", "LIST completed");
+    imap_stream_start(is, &list_job_ops, j);
 }
 
 void imap_cmd_list(struct imap_session *is)

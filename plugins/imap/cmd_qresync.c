@@ -3,7 +3,8 @@
  * VANISHED (EARLIER) response from the store's expunge records, and the
  * (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]])) parameter of
  * SELECT/EXAMINE. The live "* VANISHED uids" that replaces EXPUNGE is sent by
- * imap_selected_sync (cmd_select.c).
+ * imap_selected_sync (cmd_select.c). The resync output (SELECT's and UID FETCH's)
+ * is collected under one read snapshot and streamed (struct imap_resync, stream.c).
  *
  * The store keeps every expunge record ((mailbox, modseq) -> uid) for the
  * mailbox's life, so VANISHED (EARLIER) is exact: only UIDs expunged after
@@ -16,6 +17,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#define IMAP_RESYNC_LINE 8192 /* bytes of one "* VANISHED (EARLIER)" line */
+#define IMAP_RESYNC_BATCH 256 /* changed messages per read snapshot */
 
 void imap_uidset_free(struct imap_uidset *u)
 {
@@ -99,20 +103,45 @@ static int u32_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Growable merged UID ranges (the pending VANISHED set). */
+struct range_vec {
+    struct imap_range *r;
+    size_t n, cap;
+    int failed; /* out of memory */
+};
+
+static void range_vec_add(struct range_vec *v, uint32_t lo, uint32_t hi)
+{
+    if (v->failed) return;
+    if (v->n && v->r[v->n - 1].hi + 1 == lo) {
+        v->r[v->n - 1].hi = hi;
+        return;
+    }
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        struct imap_range *nr = realloc(v->r, cap * sizeof(*nr));
+        if (!nr) {
+            v->failed = 1;
+            return;
+        }
+        v->r = nr;
+        v->cap = cap;
+    }
+    v->r[v->n++] = (struct imap_range){lo, hi};
+}
+
 /* The fallback: UIDs of a range that are not in the mailbox (gaps between present UIDs). */
 struct gap_ctx {
-    struct imap_session *is;
-    struct imap_setw *w;
+    struct range_vec *v;
     uint32_t next; /* the next UID not yet known to be present or reported */
 };
 
 static int gap_cb(const struct petrel_msg_info *m, void *arg)
 {
     struct gap_ctx *g = arg;
-    for (uint32_t u = g->next; u < m->uid; u++)
-        imap_setw_add(g->is, g->w, u);
+    if (g->next < m->uid) range_vec_add(g->v, g->next, m->uid - 1);
     g->next = m->uid + 1;
-    return 0;
+    return g->v->failed;
 }
 
 static int vanished_max_uid_cb(uint32_t uid, uint64_t modseq, void *arg)
@@ -123,33 +152,50 @@ static int vanished_max_uid_cb(uint32_t uid, uint64_t modseq, void *arg)
     return 0;
 }
 
-void imap_vanished_earlier(struct imap_session *is, petrel_read *r, uint64_t modseq,
-                           const struct imap_uidset *u)
+/* RFC 7162 3.2.5.1 / 3.2.6: every UID of the set that is not in the mailbox. */
+static int vanished_fallback(struct imap_session *is, petrel_read *r, uint64_t modseq,
+                             const struct imap_uidset *u, struct range_vec *v)
 {
-    struct imap_setw w = {.prefix = "* VANISHED (EARLIER) "};
+    uint32_t umax = imap_uidmap_last(&is->sel.map); /* no UID past */
+    imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_max_uid_cb, &umax);
+    for (size_t k = 0; k < u->n && u->r[k].lo <= umax && !v->failed; k++) {
+        uint32_t hi = u->r[k].hi < umax ? u->r[k].hi : umax;
+        struct gap_ctx g = {v, u->r[k].lo};
+        int rc = imap_host->msg_list(r, is->sel.id, u->r[k].lo, hi, gap_cb, &g);
+        if (rc < 0) return rc;
+        if (g.next <= hi && g.next != 0) range_vec_add(v, g.next, hi);
+    }
+    return v->failed ? PETREL_ENOMEM : 0;
+}
+
+int imap_vanished_collect(struct imap_session *is, petrel_read *r, uint64_t modseq,
+                          const struct imap_uidset *u, struct imap_resync *rs)
+{
     struct vanished_vec vv = {0};
+    struct range_vec v = {0};
     int rc = imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_collect_cb, &vv);
+    if (rc == 1) rc = 0;
     if (rc == 0 && !vv.over) {
         if (vv.n > 1) qsort(vv.v, vv.n, sizeof(uint32_t), u32_cmp);
+        uint32_t m = 0;
         for (uint32_t k = 0; k < vv.n; k++)
-            if (uidset_has(u, vv.v[k])) imap_setw_add(is, &w, vv.v[k]);
-    } else if (vv.over) {
-        /* RFC 7162 3.2.5.1 / 3.2.6: report every UID of the set that is not there */
-        uint32_t umax = imap_uidmap_last(&is->sel.map); /* no UID past */
-        imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_max_uid_cb, &umax);
+            if (uidset_has(u, vv.v[k])) vv.v[m++] = vv.v[k];
+        v.r = m ? malloc(m * sizeof(*v.r)) : NULL;
+        if (m && !v.r) rc = PETREL_ENOMEM;
+        if (v.r) v.n = imap_ranges_from_uids(vv.v, m, v.r);
+    } else if (rc == 0) {
         imap_host->log(is->s, PETREL_LOG_INFO, "event=imap_vanished_fallback records=%u", vv.n);
-        for (size_t k = 0; k < u->n && u->r[k].lo <= umax; k++) {
-            uint32_t hi = u->r[k].hi < umax ? u->r[k].hi : umax;
-            struct gap_ctx g = {is, &w, u->r[k].lo};
-            if (imap_host->msg_list(r, is->sel.id, u->r[k].lo, hi, gap_cb, &g) < 0) break;
-            for (uint64_t x = g.next; x <= hi; x++)
-                imap_setw_add(is, &w, (uint32_t)x);
-        }
-    } else {
-        imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_vanished_failed rc=%d", rc);
+        rc = vanished_fallback(is, r, modseq, u, &v);
     }
     free(vv.v);
-    imap_setw_end(is, &w);
+    if (rc) {
+        imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_vanished_failed rc=%d", rc);
+        free(v.r);
+        return rc < 0 ? rc : PETREL_EIO;
+    }
+    rs->van = v.r;
+    rs->nvan = v.n;
+    return 0;
 }
 
 /* A decimal atom into *v_r, at most max. 0 or -1. */
@@ -230,33 +276,149 @@ bad:
     return -1;
 }
 
-struct qr_fetch_ctx {
-    struct imap_session *is;
+/* The changed messages of SELECT's resync: their UIDs, in the SELECT's snapshot. */
+struct qr_changed {
+    const struct imap_session *is;
     const struct imap_uidset *known;
+    uint32_t *v;
+    uint32_t n, cap;
+    int failed;
 };
 
 static int qr_changed_cb(const struct petrel_msg_info *m, void *arg)
 {
-    struct qr_fetch_ctx *c = arg;
-    struct imap_session *is = c->is;
-    uint32_t seq = uidset_has(c->known, m->uid) ? imap_uidmap_seq_of(&is->sel.map, m->uid) : 0;
-    if (!seq) return 0;
-    imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
-    imap_write_flags(is, m->flags, m->keywords, m->nkeywords);
-    imap_host->writef(is->s, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
+    struct qr_changed *c = arg;
+    if (!uidset_has(c->known, m->uid) || !imap_uidmap_seq_of(&c->is->sel.map, m->uid)) return 0;
+    if (c->n == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 64;
+        /* each UID is in the map once: the map's count bounds the array */
+        uint32_t *nv = c->n < imap_uidmap_count(&c->is->sel.map)
+                           ? realloc(c->v, (size_t)cap * sizeof(*nv))
+                           : NULL;
+        if (!nv) {
+            c->failed = 1;
+            return 1;
+        }
+        c->v = nv;
+        c->cap = cap;
+    }
+    c->v[c->n++] = m->uid;
     return 0;
 }
 
-void imap_qresync_select(struct imap_session *is, petrel_read *r, const struct imap_qresync_req *q,
-                         uint32_t uidnext)
+int imap_qresync_collect(struct imap_session *is, petrel_read *r, const struct imap_qresync_req *q,
+                         uint32_t uidnext, struct imap_resync **rs_r)
 {
-    if (!q->on || q->uidvalidity != is->sel.uidvalidity) return; /* 3.2.5: ignored */
+    *rs_r = NULL;
+    if (!q->on || q->uidvalidity != is->sel.uidvalidity) return 0; /* 3.2.5: ignored */
     struct imap_range all = {1, uidnext > 1 ? uidnext - 1 : 1};
     struct imap_uidset every = {&all, uidnext > 1 ? 1 : 0};
     const struct imap_uidset *known = q->known.n ? &q->known : &every;
-    /* VANISHED (EARLIER) first, then the FETCHes (3.2.5.1, 3.2.6) */
-    imap_vanished_earlier(is, r, q->modseq, known);
-    struct qr_fetch_ctx c = {is, known};
-    int rc = imap_host->msg_changed_since(r, is->sel.id, q->modseq, qr_changed_cb, &c);
-    if (rc < 0) imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_qresync_failed rc=%d", rc);
+    struct imap_resync *rs = calloc(1, sizeof(*rs));
+    if (!rs) return PETREL_ENOMEM;
+    int rc = imap_vanished_collect(is, r, q->modseq, known, rs);
+    struct qr_changed c = {.is = is, .known = known};
+    if (rc == 0) rc = imap_host->msg_changed_since(r, is->sel.id, q->modseq, qr_changed_cb, &c);
+    if (rc >= 0 && c.failed) rc = PETREL_ENOMEM;
+    if (rc == 1) rc = 0; /* a callback's stop: only c.failed stops it */
+    if (rc) {
+        imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_qresync_failed rc=%d", rc);
+        free(c.v);
+        imap_resync_free(rs);
+        return rc < 0 ? rc : PETREL_EIO;
+    }
+    if (c.n > 1) qsort(c.v, c.n, sizeof(uint32_t), u32_cmp);
+    rs->changed = c.v;
+    rs->nchanged = c.n;
+    *rs_r = rs;
+    return 0;
+}
+
+void imap_resync_free(void *job)
+{
+    struct imap_resync *rs = job;
+    if (!rs) return;
+    free(rs->van);
+    free(rs->changed);
+    free(rs);
+}
+
+/* One "* VANISHED (EARLIER) set" line of at most IMAP_RESYNC_LINE bytes. */
+static int resync_vanished_line(struct imap_session *is, struct imap_resync *rs)
+{
+    static const char prefix[] = "* VANISHED (EARLIER) ";
+    char buf[IMAP_RESYNC_LINE];
+    size_t len = sizeof(prefix) - 1;
+    memcpy(buf, prefix, len);
+    len += imap_set_format(rs->van, rs->nvan, &rs->vpos, buf + len, sizeof(buf) - len - 2);
+    buf[len++] = '\r';
+    buf[len++] = '\n';
+    return imap_host->write(is->s, buf, len) ? -1 : 0;
+}
+
+/*
+ * FETCH (UID FLAGS MODSEQ) of up to IMAP_RESYNC_BATCH changed messages, in a read of
+ * their own, while the output has room. The rule: a message's flags are read when its
+ * line is written, so they are never older than the snapshot the SELECT's
+ * HIGHESTMODSEQ came from (a later change is sent with its own, higher MODSEQ and not
+ * repeated by the next sync); a message expunged meanwhile is left to the VANISHED of
+ * the next sync.
+ */
+static int resync_changed_batch(struct imap_session *is, struct imap_resync *rs)
+{
+    petrel_read *r = imap_host->read_begin(is->s);
+    int rc = r ? 0 : PETREL_EIO;
+    for (unsigned k = 0; rc == 0 && k < IMAP_RESYNC_BATCH && rs->cpos < rs->nchanged; k++) {
+        if (k && !imap_host->writable(is->s)) break;
+        uint32_t uid = rs->changed[rs->cpos];
+        uint32_t seq = imap_uidmap_seq_of(&is->sel.map, uid);
+        struct petrel_msg_info m = {.struct_size = sizeof(m)};
+        rc = imap_host->msg_get(r, is->sel.id, uid, &m);
+        if (rc == PETREL_ENOTFOUND || (rc == 0 && !seq)) {
+            rc = 0;
+        } else if (rc == 0) {
+            imap_host->writef(is->s, "* %u FETCH (UID %u FLAGS ", seq, uid);
+            imap_write_flags(is, m.flags, m.keywords, m.nkeywords);
+            imap_host->writef(is->s, " MODSEQ (%llu))\r\n", (unsigned long long)m.modseq);
+            imap_selected_reported(is, uid, m.modseq);
+        }
+        if (rc == 0) rs->cpos++;
+    }
+    imap_host->read_end(&r);
+    if (rc) { /* mid-response: the client must not take a partial resync for a whole one */
+        imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_resync_failed rc=%d", rc);
+        imap_host->close(is->s);
+        imap_state_enter(is, IMAP_STATE_LOGOUT);
+        return -1;
+    }
+    return 0;
+}
+
+static int resync_step(struct imap_session *is, void *job)
+{
+    struct imap_resync *rs = job;
+    int rc = 0;
+    if (rs->vpos < rs->nvan)
+        rc = resync_vanished_line(is, rs);
+    else if (rs->cpos < rs->nchanged)
+        rc = resync_changed_batch(is, rs);
+    if (rc) return rc;
+    return rs->vpos < rs->nvan || rs->cpos < rs->nchanged ? 0 : 1;
+}
+
+static void resync_finish(struct imap_session *is, void *job)
+{
+    struct imap_resync *rs = job;
+    rs->then(is, rs->then_arg);
+}
+
+static const struct imap_stream_ops resync_ops = {
+    .step = resync_step,
+    .finish = resync_finish,
+    .free = imap_resync_free,
+};
+
+void imap_resync_start(struct imap_session *is, struct imap_resync *rs)
+{
+    imap_stream_start(is, &resync_ops, rs);
 }

@@ -118,6 +118,26 @@ bad:
     return -1;
 }
 
+/*
+ * The end of SELECT/EXAMINE, after any QRESYNC output: this session takes \Recent of
+ * the messages below clear_below (0: none) in a commit, then the tagged OK.
+ */
+static void select_finish(struct imap_session *is, uint32_t clear_below)
+{
+    if (clear_below) {
+        petrel_write *w = imap_host->write_new(is->s);
+        if (w && imap_host->w_clear_recent(w, is->sel.id, clear_below) >= 0 &&
+            imap_host->write_submit(w) == 0) {
+            is->pending = IMAP_PEND_SELECT;
+            is->mode = IMAP_MODE_WAIT;
+            return;
+        }
+        imap_host->write_free(&w);
+    }
+    imap_reply(is, "OK", "[%s] %s completed", is->sel.readonly ? "READ-ONLY" : "READ-WRITE",
+               is->p->name);
+}
+
 static void imap_select(struct imap_session *is, int readonly)
 {
     struct imap_parser *p = is->p;
@@ -181,24 +201,26 @@ static void imap_select(struct imap_session *is, int readonly)
     is->sel.synced_modseq = mb.highestmodseq;
     is->sel.readonly = readonly;
     is->sel.first_recent_uid = recent ? mb.first_recent_uid : UINT32_MAX;
-    is->sel.name = strdup(name);                /* NULL: every sync lists the UIDs */
-    imap_qresync_select(is, r, &q, mb.uidnext); /* same snapshot as the numbers above */
+    is->sel.name = strdup(name); /* NULL: every sync lists the UIDs */
+    struct imap_resync *rs = NULL;
+    rc = imap_qresync_collect(is, r, &q, mb.uidnext, &rs); /* same snapshot as above */
     imap_host->read_end(&r);
     imap_uidset_free(&q.known);
+    if (rc) { /* nothing is selected: the client must not take the resync as done */
+        imap_selected_clear(is);
+        imap_reply(is, "NO", "[UNAVAILABLE] Cannot resynchronise the mailbox");
+        return;
+    }
     imap_state_enter(is, IMAP_STATE_SELECTED);
     imap_host->watch(is->s, mb.id);
-    if (!readonly && recent) {
-        /* this session now owns \Recent of these messages */
-        petrel_write *w = imap_host->write_new(is->s);
-        if (w && imap_host->w_clear_recent(w, mb.id, mb.uidnext) >= 0 &&
-            imap_host->write_submit(w) == 0) {
-            is->pending = IMAP_PEND_SELECT;
-            is->mode = IMAP_MODE_WAIT;
-            return;
-        }
-        imap_host->write_free(&w);
+    uint32_t clear_below = !readonly && recent ? mb.uidnext : 0;
+    if (rs) { /* VANISHED (EARLIER) and the changed FLAGS, streamed; then the rest */
+        rs->then = select_finish;
+        rs->then_arg = clear_below;
+        imap_resync_start(is, rs);
+        return;
     }
-    imap_reply(is, "OK", "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE", p->name);
+    select_finish(is, clear_below);
 }
 
 void imap_select_write_done(struct imap_session *is, petrel_write *w, int rc)

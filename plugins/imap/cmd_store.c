@@ -145,28 +145,46 @@ bad:
     imap_reply_bad(is, "STORE set (+|-)FLAGS[.SILENT] (flags)");
 }
 
-void imap_store_write_done(struct imap_session *is, petrel_write *w, int rc)
+/*
+ * STORE's FETCH responses as a stream (stream.c): IMAP_STORE_OUT_BATCH messages per step,
+ * each batch in a read of its own, so a STORE on tens of thousands of messages does not
+ * pass the host's 1 MiB output limit. A message's flags are read when its line is written
+ * (never older than the commit this STORE made). The job owns both UID lists.
+ */
+#define IMAP_STORE_OUT_BATCH 256
+
+struct store_out {
+    uint32_t *ok; /* changed messages to answer for, in order */
+    uint32_t nok, pos;
+    uint32_t *mod; /* UNCHANGEDSINCE failures: [MODIFIED set] */
+    uint32_t nmod;
+    int silent, uid_mode;
+};
+
+static void store_out_free(void *job)
 {
-    struct imap_store *st = is->store;
-    if (rc == 0) imap_selected_own(is, w, st->uids, st->n);
-    uint32_t nmod = 0;
-    /* RFC 7162: with CONDSTORE on, every untagged FETCH carries UID and MODSEQ (3.2.4); a
-     * conditional STORE answers with FETCH (MODSEQ) even when .SILENT (3.1.3) */
-    int answer = rc == 0 && (!st->silent || st->conditional);
-    petrel_read *r = answer ? imap_host->read_begin(is->s) : NULL;
-    for (uint32_t k = 0; rc == 0 && k < st->n; k++) {
+    struct store_out *o = job;
+    free(o->ok);
+    free(o->mod);
+    free(o);
+}
+
+static int store_out_step(struct imap_session *is, void *job)
+{
+    struct store_out *o = job;
+    petrel_read *r = imap_host->read_begin(is->s);
+    for (unsigned k = 0; r && k < IMAP_STORE_OUT_BATCH && o->pos < o->nok; k++, o->pos++) {
+        if (k && !imap_host->writable(is->s)) break;
         struct petrel_msg_info m = {.struct_size = sizeof(m)};
-        int orc = imap_host->w_result(w, (int)k, 0, NULL, NULL);
-        if (orc == PETREL_EMODIFIED) st->uids[nmod++] = st->uids[k]; /* kept in order, k >= nmod */
-        if (!r || orc != 0 || imap_host->msg_get(r, is->sel.id, st->uids[k], &m) != 0) continue;
+        if (imap_host->msg_get(r, is->sel.id, o->ok[o->pos], &m) != 0) continue;
         const char *sep = "";
         imap_host->writef(is->s, "* %u FETCH (", imap_uidmap_lower_seq(&is->sel.map, m.uid));
-        if (!st->silent) {
+        if (!o->silent) {
             imap_host->write(is->s, "FLAGS ", 6);
             imap_write_flags(is, m.flags, m.keywords, m.nkeywords);
             sep = " ";
         }
-        if (st->uid_mode || is->condstore) {
+        if (o->uid_mode || is->condstore) {
             imap_host->writef(is->s, "%sUID %u", sep, m.uid);
             sep = " ";
         }
@@ -174,22 +192,59 @@ void imap_store_write_done(struct imap_session *is, petrel_write *w, int rc)
             imap_host->writef(is->s, "%sMODSEQ (%llu)", sep, (unsigned long long)m.modseq);
         imap_host->write(is->s, ")\r\n", 3);
     }
+    if (!r) o->pos = o->nok; /* no snapshot: the responses are left out, the reply stands */
     imap_host->read_end(&r);
-    int uid_mode = st->uid_mode;
-    if (rc == 0 && nmod) {
-        imap_selected_sync(is, 0); /* appends only: the numbers below stay valid */
-        store_reply_modified(is, st->uids, nmod, uid_mode);
-        imap_store_free(is);
-        return;
-    }
-    imap_store_free(is);
+    return o->pos < o->nok ? 0 : 1;
+}
+
+static void store_out_finish(struct imap_session *is, void *job)
+{
+    struct store_out *o = job;
+    imap_selected_sync(is, 0); /* appends only: the numbers of [MODIFIED] stay valid */
+    if (o->nmod)
+        store_reply_modified(is, o->mod, o->nmod, o->uid_mode);
+    else
+        imap_reply(is, "OK", "%sSTORE completed", o->uid_mode ? "UID " : "");
+}
+
+static const struct imap_stream_ops store_out_ops = {
+    .step = store_out_step,
+    .finish = store_out_finish,
+    .free = store_out_free,
+};
+
+void imap_store_write_done(struct imap_session *is, petrel_write *w, int rc)
+{
+    struct imap_store *st = is->store;
     if (rc) {
+        imap_store_free(is);
         imap_host->log(is->s, PETREL_LOG_WARN, "event=imap_store_failed rc=%d", rc);
         imap_reply(is, "NO", "[UNAVAILABLE] Temporary failure, try again");
         return;
     }
-    imap_selected_sync(is, 0);
-    imap_reply(is, "OK", "%sSTORE completed", uid_mode ? "UID " : "");
+    imap_selected_own(is, w, st->uids, st->n);
+    /* RFC 7162: with CONDSTORE on, every untagged FETCH carries UID and MODSEQ (3.2.4); a
+     * conditional STORE answers with FETCH (MODSEQ) even when .SILENT (3.1.3) */
+    int answer = !st->silent || st->conditional;
+    struct store_out *o = calloc(1, sizeof(*o));
+    if (o && answer) o->ok = calloc(st->n ? st->n : 1, sizeof(uint32_t));
+    if (!o || (answer && !o->ok)) {
+        free(o);
+        imap_store_free(is);
+        imap_reply(is, "NO", "[SERVERBUG] Out of memory"); /* the change itself is done */
+        return;
+    }
+    for (uint32_t k = 0; k < st->n; k++) {
+        int orc = imap_host->w_result(w, (int)k, 0, NULL, NULL);
+        if (orc == PETREL_EMODIFIED) st->uids[o->nmod++] = st->uids[k]; /* k >= nmod */
+        if (orc == 0 && answer) o->ok[o->nok++] = st->uids[k];
+    }
+    o->mod = st->uids; /* the first nmod entries */
+    st->uids = NULL;
+    o->silent = st->silent;
+    o->uid_mode = st->uid_mode;
+    imap_store_free(is);
+    imap_stream_start(is, &store_out_ops, o);
 }
 
 void imap_cmd_store(struct imap_session *is)

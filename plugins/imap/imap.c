@@ -83,7 +83,7 @@ static void imap_session_end(petrel_session *s, void *data)
     struct imap_session *is = data;
     if (!is) return;
     imap_fetch_free(is);
-    imap_search_out_free(is);
+    imap_stream_free(is);
     imap_store_free(is);
     imap_copy_free(is);
     imap_selected_clear(is);
@@ -222,14 +222,14 @@ static void imap_on_write_done(petrel_session *s, void *data, petrel_write *w, i
     else
         imap_simple_write_done(is, w, rc);
     imap_host->write_free(&w);
-    imap_command_end(is);
+    if (is->mode == IMAP_MODE_COMMAND) imap_command_end(is); /* else a stream goes on */
 }
 
 static void imap_on_writable(petrel_session *s, void *data)
 {
     (void)s;
     imap_fetch_on_writable(data);
-    imap_search_on_writable(data);
+    imap_stream_on_writable(data);
 }
 
 static const char *imap_refuse_line(petrel_listener *l)

@@ -138,6 +138,24 @@ struct imap_own_change {
     uint64_t modseq;
 };
 
+struct imap_session;
+/* stream.c: a response written in batches through the host's back-pressure. */
+struct imap_stream_ops {
+    /* Writes the next batch (a few KB at most): 0 when more follows, 1 when all is
+     * written, -1 when the connection is closing (a failed write, or the step closed it
+     * after a store error): no finish, no tagged reply. */
+    int (*step)(struct imap_session *is, void *job);
+    /* After the last batch (step returned 1): the tagged reply, or the command's next phase
+     * (which may leave a store write pending or start streaming again). */
+    void (*finish)(struct imap_session *is, void *job);
+    void (*free)(void *job); /* releases the job (finish or not) */
+};
+struct imap_stream {
+    const struct imap_stream_ops *ops; /* NULL: nothing is streaming */
+    void *job;                         /* owned by the stream until ops->free */
+    int paused;                        /* input paused by the stream */
+};
+
 struct imap_session {
     petrel_session *s;
     enum imap_state state;
@@ -153,11 +171,11 @@ struct imap_session {
     struct imap_selected sel;
     char sasl_mech[16];
     uint32_t append_mailbox, append_uidvalidity;
-    uint32_t append_count; /* messages of the pending (MULTI)APPEND: write ops 0..n-1 */
-    struct imap_fetch *fetch; /* a FETCH being streamed (on_writable resumes it) */
-    struct imap_store *store; /* a STORE waiting for its commit */
-    struct imap_copy *copy;   /* a COPY/MOVE waiting for its commit */
-    struct imap_search_out *search_out; /* a SEARCH result being streamed (search_out.c) */
+    uint32_t append_count;     /* messages of the pending (MULTI)APPEND: write ops 0..n-1 */
+    struct imap_fetch *fetch;  /* a FETCH being streamed (on_writable resumes it) */
+    struct imap_store *store;  /* a STORE waiting for its commit */
+    struct imap_copy *copy;    /* a COPY/MOVE waiting for its commit */
+    struct imap_stream stream; /* a large response being written (stream.c) */
     int utf8_accept; /* ENABLE UTF8=ACCEPT seen (RFC 6855/9755): UTF-8 names and strings */
 };
 
@@ -346,15 +364,29 @@ static inline int imap_utf8_names(const struct imap_session *is)
     return is->rev2 || is->utf8_accept;
 }
 
-/* search_out.c: streams the numbers of a SEARCH response through the host's
- * back-pressure. The line's start is already written; hits (malloc'd, taken
- * over) follow as " 1 2 3" (set = 0) or as a set "1:3,7" (set = 1), then
- * tail ("\r\n" included), then the tagged OK. When the output fills up, input
- * is paused and imap_search_on_writable goes on (it ends the command). */
+/* search_out.c: streams the numbers of a SEARCH response (stream.c). The line's
+ * start is already written; hits (malloc'd, taken over) follow as " 1 2 3" (set = 0)
+ * or as a set "1:3,7" (set = 1), then tail ("\r\n" included), then the tagged OK. */
 void imap_search_out_start(struct imap_session *is, uint32_t *hits, uint32_t n, int set,
                            int uid_mode, const char *tail);
-void imap_search_on_writable(struct imap_session *is);
-void imap_search_out_free(struct imap_session *is);
+
+/* stream.c */
+/* Takes job over and writes it: steps while the output has room, the rest from
+ * imap_stream_on_writable with input paused and mode WAIT; then finish and free. A job
+ * finished at once runs finish before this returns (the caller ends the command when the
+ * mode is back to COMMAND, as the dispatcher does). */
+void imap_stream_start(struct imap_session *is, const struct imap_stream_ops *ops, void *job);
+void imap_stream_on_writable(struct imap_session *is);
+/* Drops a stream without finishing it (session end). */
+void imap_stream_free(struct imap_session *is);
+
+/* setfmt.c (pure) */
+#define IMAP_SETFMT_ELEM_MAX 24 /* ",4294967295:4294967295" and a NUL */
+/* Ranges r[*pos..n) as a UID set "1:3,7" into buf (no NUL, no leading comma): whole
+ * elements while cap leaves room for one more; advances *pos. The length written. */
+size_t imap_set_format(const struct imap_range *r, size_t n, size_t *pos, char *buf, size_t cap);
+/* Ascending UIDs uids[0..n) as merged ranges into out (room for n): their count. */
+size_t imap_ranges_from_uids(const uint32_t *uids, size_t n, struct imap_range *out);
 
 /* search_date.c: the calendar day (days since the epoch) of an RFC 5322 Date: value,
  * time and zone disregarded. 0, or -1 when it does not parse. */
@@ -376,10 +408,29 @@ struct imap_uidset {
 int imap_uidset_parse(const char *s, size_t len, int star_ok, uint32_t star,
                       struct imap_uidset *u_r);
 void imap_uidset_free(struct imap_uidset *u);
-/* Writes "* VANISHED (EARLIER) set" of the UIDs of u (all when u is NULL) expunged with a
- * modseq > modseq, from the store's expunge records (nothing when there are none). */
-void imap_vanished_earlier(struct imap_session *is, petrel_read *r, uint64_t modseq,
-                           const struct imap_uidset *u);
+/*
+ * A resync's pending output, collected under one read snapshot and written as a stream
+ * (stream.c): "* VANISHED (EARLIER) set" lines (several when the set is long, RFC 7162
+ * 3.2.10), then "* n FETCH (UID u FLAGS (..) MODSEQ (m))" of the changed messages, then
+ * then(is, then_arg) carries the command on (its tagged reply). Memory: merged UID ranges
+ * and 4 bytes per changed message, never the rendered text.
+ */
+struct imap_resync {
+    struct imap_range *van; /* UIDs for VANISHED (EARLIER), ascending merged ranges */
+    size_t nvan, vpos;
+    uint32_t *changed; /* UIDs of changed messages, ascending */
+    uint32_t nchanged, cpos;
+    void (*then)(struct imap_session *is, uint32_t arg);
+    uint32_t then_arg;
+};
+/* Collects into rs->van the UIDs of u expunged with a modseq > modseq, from the store's
+ * expunge records (or the RFC's fallback past IMAP_MAX_VANISHED records). 0, or the
+ * store's error / PETREL_ENOMEM (logged; rs unchanged). */
+int imap_vanished_collect(struct imap_session *is, petrel_read *r, uint64_t modseq,
+                          const struct imap_uidset *u, struct imap_resync *rs);
+/* Takes rs (calloc'd, then set) over: streams it, then calls rs->then. */
+void imap_resync_start(struct imap_session *is, struct imap_resync *rs);
+void imap_resync_free(void *job);
 /* SELECT/EXAMINE's (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]])) at args[i]
  * (the list after QRESYNC). 0, or -1 (BAD sent). */
 struct imap_qresync_req {
@@ -389,18 +440,18 @@ struct imap_qresync_req {
     struct imap_uidset known; /* n == 0 and r == NULL: all UIDs */
 };
 int imap_qresync_parse(struct imap_session *is, uint32_t i, struct imap_qresync_req *q);
-/* After SELECT's responses: VANISHED (EARLIER) and FETCH (UID FLAGS MODSEQ) of what changed
- * since q->modseq, when the UIDVALIDITY matches; r is the SELECT's snapshot, uidnext the
- * mailbox's (known-uids default to 1:uidnext-1). */
-void imap_qresync_select(struct imap_session *is, petrel_read *r, const struct imap_qresync_req *q,
-                         uint32_t uidnext);
+/* After SELECT's responses: what changed since q->modseq when the UIDVALIDITY matches,
+ * collected under r (the SELECT's snapshot; uidnext the mailbox's: known-uids default to
+ * 1:uidnext-1) into *rs_r (NULL when QRESYNC was not asked or does not apply). 0, or an
+ * error (logged): the SELECT fails. */
+int imap_qresync_collect(struct imap_session *is, petrel_read *r, const struct imap_qresync_req *q,
+                         uint32_t uidnext, struct imap_resync **rs_r);
 
 /* view.c */
 /* Bytes [off, off + len) of a message view in one block: a pointer into the
  * view, or a malloc'd copy in *tmp_r (free it; NULL when not needed). NULL
  * on out of memory or a range outside the view. */
-const char *imap_view_bytes(const struct petrel_view *v, uint64_t off, uint64_t len,
-                            char **tmp_r);
+const char *imap_view_bytes(const struct petrel_view *v, uint64_t off, uint64_t len, char **tmp_r);
 
 /* out.c */
 /* Ascending UIDs written as a compact set ("1:3,7") after a prefix written before the

@@ -1,10 +1,9 @@
 /*
- * search_out.c - sends the numbers of a SEARCH result ("* SEARCH 1 2 3" or
- * the ALL set of "* ESEARCH") through the host's back-pressure: batches of
- * at most IMAP_SEARCH_OUT_BATCH numbers while host->writable(); when the
- * output is full, input is paused and on_writable goes on. A 200,000-hit
- * result (1.4 MB as one line) would otherwise pass the host's hard output
- * limit (1 MiB) and close the connection.
+ * search_out.c - the numbers of a SEARCH result ("* SEARCH 1 2 3" or the ALL
+ * set of "* ESEARCH") as a stream (stream.c): batches of at most
+ * IMAP_SEARCH_OUT_BATCH numbers. A 200,000-hit result (1.4 MB as one line)
+ * would otherwise pass the host's hard output limit (1 MiB) and close the
+ * connection.
  */
 #include "imap_int.h"
 
@@ -17,20 +16,16 @@
 struct imap_search_out {
     uint32_t *hits; /* ascending */
     uint32_t n, pos;
-    int set;      /* 1: a sequence set (1:3,7), 0: " 1 2 3" */
-    int uid_mode; /* for the tagged OK's text */
-    int paused;
+    int set;       /* 1: a sequence set (1:3,7), 0: " 1 2 3" */
+    int uid_mode;  /* for the tagged OK's text */
     char tail[64]; /* the rest of the line, CRLF included */
 };
 
-void imap_search_out_free(struct imap_session *is)
+static void search_out_free(void *job)
 {
-    struct imap_search_out *o = is->search_out;
-    if (!o) return;
-    if (o->paused) imap_host->resume(is->s);
+    struct imap_search_out *o = job;
     free(o->hits);
     free(o);
-    is->search_out = NULL;
 }
 
 /* One batch into buf; returns its length. */
@@ -58,26 +53,31 @@ static size_t search_out_batch(struct imap_search_out *o, char *buf, size_t cap)
     return len;
 }
 
-/* Writes until done (1) or the output is full (0). */
-static int search_out_continue(struct imap_session *is)
+static int search_out_step(struct imap_session *is, void *job)
 {
-    struct imap_search_out *o = is->search_out;
+    struct imap_search_out *o = job;
     char buf[IMAP_SEARCH_OUT_BATCH * 24];
-    while (o->pos < o->n) {
-        if (!imap_host->writable(is->s)) return 0;
+    if (o->pos < o->n) {
         size_t len = search_out_batch(o, buf, sizeof(buf));
-        if (imap_host->write(is->s, buf, len)) { /* the connection is closing: stop */
-            imap_search_out_free(is);
-            return 1;
-        }
+        if (imap_host->write(is->s, buf, len)) return -1; /* the connection is closing */
+        if (o->pos < o->n) return 0;
     }
     imap_host->write(is->s, o->tail, strlen(o->tail));
-    int uid_mode = o->uid_mode;
-    imap_search_out_free(is);
-    imap_selected_sync(is, 0);
-    imap_reply(is, "OK", "%sSEARCH completed", uid_mode ? "UID " : "");
     return 1;
 }
+
+static void search_out_finish(struct imap_session *is, void *job)
+{
+    struct imap_search_out *o = job;
+    imap_selected_sync(is, 0);
+    imap_reply(is, "OK", "%sSEARCH completed", o->uid_mode ? "UID " : "");
+}
+
+static const struct imap_stream_ops search_out_ops = {
+    .step = search_out_step,
+    .finish = search_out_finish,
+    .free = search_out_free,
+};
 
 void imap_search_out_start(struct imap_session *is, uint32_t *hits, uint32_t n, int set,
                            int uid_mode, const char *tail)
@@ -94,16 +94,5 @@ void imap_search_out_start(struct imap_session *is, uint32_t *hits, uint32_t n, 
     o->set = set;
     o->uid_mode = uid_mode;
     snprintf(o->tail, sizeof(o->tail), "%s", tail);
-    imap_search_out_free(is); /* none is left: input waits while one streams */
-    is->search_out = o;
-    if (search_out_continue(is)) return;
-    o->paused = 1;
-    imap_host->pause(is->s); /* pipelined commands wait until the response is complete */
-    is->mode = IMAP_MODE_WAIT;
-}
-
-void imap_search_on_writable(struct imap_session *is)
-{
-    if (!is->search_out || is->mode != IMAP_MODE_WAIT || is->pending != IMAP_PEND_NONE) return;
-    if (search_out_continue(is)) imap_command_end(is);
+    imap_stream_start(is, &search_out_ops, o);
 }

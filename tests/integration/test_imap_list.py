@@ -52,6 +52,32 @@ class ImapListTest(unittest.TestCase):
             if out[-1].startswith(tag + " "):
                 return out
 
+    def test_large_list_is_streamed(self):
+        """LIST of 2,200 long names (~1.1 MB, past the host's 1 MiB output limit) arrives
+        whole, in order, with a pipelined command answered after it."""
+        user = "many@example.test"
+        self.d.add_user(user, PASS)
+        c = LineClient(self.d.ports["imap"], timeout=30)
+        self.addCleanup(c.close)
+        self.assertTrue(c.line().startswith("* OK "))
+        self.assertTrue(c.cmd(f'l LOGIN {user} "{PASS}"').startswith("l OK "))
+        names = ["Many%04d" % k + "y" * 470 for k in range(2200)]
+        for k in range(0, len(names), 50):  # pipelined, 50 at a time
+            c.send("".join(f"c{j} CREATE {names[j]}\r\n" for j in range(k, k + 50)))
+            for j in range(k, k + 50):
+                self.assertEqual(c.line(), f"c{j} OK CREATE completed")
+        c.send('a LIST "" "Many*"\r\nb NOOP\r\n')
+        out = []
+        while not out or not out[-1].startswith("a "):
+            out.append(c.line())
+        self.assertEqual(out[-1], "a OK LIST completed")
+        self.assertGreater(sum(len(x) + 2 for x in out), 1 << 20)
+        want = ['* LIST (\\HasNoChildren) "/" "%s"' % n for n in names]
+        self.maxDiff = 2000  # difflib over 2,200 long lines would take minutes
+        self.assertEqual(len(out) - 1, len(want))
+        self.assertEqual([i for i, x in enumerate(out[:-1]) if x != want[i]][:3], [], out[:2])
+        self.assertEqual(c.line(), "b OK NOOP completed")
+
     def test_lsub_noselect_parents(self):
         c = self.raw()
         # '%': the top level of every subscription; a level that is not subscribed itself

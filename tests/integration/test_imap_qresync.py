@@ -72,6 +72,104 @@ class ImapQresyncTest(unittest.TestCase):
         self.assertEqual(m.uid("STORE", uids, "+FLAGS.SILENT", r"(\Deleted)")[0], "OK")
         self.assertEqual(m.expunge()[0], "OK")
 
+    # ------------------------------------------------------------ a large resync, streamed
+    def test_large_resync_is_streamed(self):
+        """A client back after 6,000 scattered expunges and 6,000 flag changes (4,000 with
+        four long keywords) gets ~1.8 MB, past the host's 1 MiB output limit: all of it, in
+        order, then its next commands. (Small counts, long lines: the ASan build is slow.)"""
+        n = 12000
+        kws = " ".join("Kw%d" % j + "x" * 90 for j in range(4))
+        path = os.path.join(self.d.tmp, "resync.mbox")
+        with open(path, "wb") as f:  # the even UIDs arrive \Deleted (X-Status: D)
+            for k in range(1, n + 1):
+                f.write(b"From MAILER-DAEMON Thu Nov 26 12:00:00 2026\n%s"
+                        b"Subject: r%d\n\nx\n\n" % (b"X-Status: D\n" if k % 2 == 0 else b"", k))
+        self.d.ctl("import", USER, "mbox", path, "--mailbox", "Resync")
+        a = self.raw(enable=None)  # the other client
+        out = self.tagged(a, "s SELECT Resync")
+        self.assertEqual(out[-1], "s OK [READ-WRITE] SELECT completed")
+        self.assertIn(f"* {n} EXISTS", out)
+        uv = int(next(re.search(r"UIDVALIDITY (\d+)", x).group(1) for x in out
+                      if "UIDVALIDITY" in x))
+        ms = int(next(re.search(r"HIGHESTMODSEQ (\d+)", x).group(1) for x in out
+                      if "HIGHESTMODSEQ" in x))
+        even = list(range(2, n + 1, 2))  # scattered: no two adjacent
+        self.assertEqual(self.tagged(a, "x CLOSE")[-1], "x OK CLOSE completed")  # silent
+        self.assertEqual(self.tagged(a, "s SELECT Resync")[-1], "s OK [READ-WRITE] SELECT completed")
+        self.assertEqual(self.tagged(a, f"f UID STORE 1:8000 +FLAGS.SILENT (\\Flagged {kws})")[-1],
+                         "f OK UID STORE completed")
+        self.assertEqual(self.tagged(a, "g UID STORE 4001:* +FLAGS.SILENT (\\Seen)")[-1],
+                         "g OK UID STORE completed")
+        odd = range(1, n + 1, 2)
+        want = {u: "\\Flagged " + kws if u <= 4000 else "\\Flagged \\Seen " + kws if u <= 8000
+                else "\\Seen" for u in odd}
+
+        def check(out, tag, what):
+            self.assertTrue(out[-1].startswith(tag + " OK "), out[-1])
+            self.assertGreater(sum(len(x) + 2 for x in out), 1 << 20)  # past the host's cap
+            van = [x for x in out if x.startswith("* VANISHED (EARLIER) ")]
+            self.assertGreater(len(van), 1)  # several responses, each of a bounded size
+            got = set()
+            for x in van:
+                for e in x[len("* VANISHED (EARLIER) "):].split(","):
+                    lo, _, hi = e.partition(":")
+                    got.update(range(int(lo), int(hi or lo) + 1))
+            self.assertEqual(got, set(even), what)
+            fetch = re.compile(r"^\* (\d+) FETCH \(UID (\d+) FLAGS \(([^)]*)\) "
+                               r"MODSEQ \((\d+)\)\)$")
+            seen = {}
+            for x in out:
+                if x.startswith("* ") and " FETCH " in x:
+                    m = fetch.match(x)
+                    self.assertIsNotNone(m, x)
+                    seq, uid, flags, modseq = map(m.group, (1, 2, 3, 4))
+                    self.assertEqual(int(seq), (int(uid) + 1) // 2, x)
+                    self.assertGreater(int(modseq), ms, x)
+                    seen[int(uid)] = flags
+            self.assertEqual(seen, want, what)
+            # VANISHED (EARLIER) before every FETCH (RFC 7162 3.2.5.1)
+            self.assertLess(out.index(van[-1]), min(i for i, x in enumerate(out)
+                                                    if x.startswith("* ") and " FETCH " in x))
+
+        c = self.raw()
+        c.send(f"s SELECT Resync (QRESYNC ({uv} {ms}))\r\nn NOOP\r\n")  # NOOP waits
+        out = []
+        while not out or not out[-1].startswith("s "):
+            out.append(c.line())
+        check(out, "s", "SELECT (QRESYNC)")
+        self.assertEqual(out[-1], "s OK [READ-WRITE] SELECT completed")
+        self.assertIn("* OK [HIGHESTMODSEQ %d] Highest" % max(int(x) for x in re.findall(
+            r"MODSEQ \((\d+)\)", "\n".join(out))), out)
+        self.assertEqual(c.line(), "n OK NOOP completed")
+        out = self.tagged(c, f"u UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+        check(out, "u", "UID FETCH (CHANGEDSINCE VANISHED)")
+        self.assertEqual(out[-1], "u OK UID FETCH completed")
+        self.assertEqual(self.tagged(c, "z UID SEARCH UID 11999")[-2:],
+                         ["* SEARCH 11999", "z OK UID SEARCH completed"])
+
+    def test_large_store_answer_is_streamed(self):
+        """STORE (not .SILENT) on 3,000 messages with four long keywords answers ~1.3 MB of
+        FETCH responses, past the host's 1 MiB output limit: all of them, then the OK."""
+        n = 3000
+        path = os.path.join(self.d.tmp, "store.mbox")
+        with open(path, "wb") as f:
+            for k in range(1, n + 1):
+                f.write(b"From MAILER-DAEMON Thu Nov 26 12:00:00 2026\nSubject: s%d\n\nx\n\n" % k)
+        self.d.ctl("import", USER, "mbox", path, "--mailbox", "Stored")
+        kws = " ".join("Kw%d" % j + "z" * 90 for j in range(4))
+        c = self.raw(enable=None)
+        self.assertEqual(self.tagged(c, "s SELECT Stored")[-1], "s OK [READ-WRITE] SELECT completed")
+        c.send(f"t STORE 1:* +FLAGS (\\Flagged {kws})\r\nn NOOP\r\n")  # NOOP waits
+        out = []
+        while not out or not out[-1].startswith("t "):
+            out.append(c.line())
+        self.assertEqual(out[-1], "t OK STORE completed")
+        self.assertGreater(sum(len(x) + 2 for x in out), 1 << 20)
+        want = ["* %d FETCH (FLAGS (\\Flagged %s))" % (k, kws) for k in range(1, n + 1)]
+        self.assertEqual(len(out) - 1, n)
+        self.assertEqual([i for i, x in enumerate(out[:-1]) if x != want[i]][:3], [], out[:2])
+        self.assertEqual(c.line(), "n OK NOOP completed")
+
     # ------------------------------------------------------------ ENABLE
     def test_capability_and_enable(self):
         m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
