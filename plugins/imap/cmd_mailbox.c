@@ -45,23 +45,35 @@ int imap_mailbox_find(struct imap_session *is, const char *name, const char *mis
 struct imap_floor_find {
     uint32_t id;
     uint64_t floor;
+    uint32_t uidnext;
 };
+
+/* The host's struct: a 1.1 host's ends before vanished_floor (and it never drops history). */
+static uint64_t imap_floor_of(const struct petrel_mailbox_info *m)
+{
+    int has = m->struct_size >= offsetof(struct petrel_mailbox_info, vanished_floor) +
+                                   sizeof(m->vanished_floor);
+    return has ? m->vanished_floor : 0;
+}
 
 static int imap_floor_cb(const struct petrel_mailbox_info *m, void *arg)
 {
     struct imap_floor_find *f = arg;
     if (m->id != f->id) return 0;
-    /* the host's struct: a 1.1 host's ends before the field (and never drops history) */
-    int has = m->struct_size >= offsetof(struct petrel_mailbox_info, vanished_floor) +
-                                   sizeof(m->vanished_floor);
-    f->floor = has ? m->vanished_floor : 0;
+    f->floor = imap_floor_of(m);
+    f->uidnext = m->uidnext;
     return 1;
 }
 
-uint64_t imap_vanished_floor(petrel_read *r, uint32_t mailbox_id)
+uint64_t imap_vanished_floor(struct imap_session *is, petrel_read *r, uint32_t *uidnext_r)
 {
-    struct imap_floor_find f = {mailbox_id, UINT64_MAX};
-    imap_host->mailbox_list(r, imap_floor_cb, &f);
+    struct imap_floor_find f = {is->sel.id, UINT64_MAX, UINT32_MAX};
+    struct petrel_mailbox_info mb = {.struct_size = sizeof(mb)};
+    if (is->sel.name && imap_host->mailbox_get(r, is->sel.name, &mb) == 0 && mb.id == f.id)
+        imap_floor_cb(&mb, &f);
+    else /* renamed since SELECT: find it by id */
+        imap_host->mailbox_list(r, imap_floor_cb, &f);
+    if (uidnext_r) *uidnext_r = f.uidnext;
     return f.floor;
 }
 

@@ -6,12 +6,13 @@
  * imap_selected_sync (cmd_select.c). The resync output (SELECT's and UID FETCH's)
  * is collected under one read snapshot and streamed (struct imap_resync, stream.c).
  *
- * The store keeps every expunge record ((mailbox, modseq) -> uid) for the
- * mailbox's life, so VANISHED (EARLIER) is exact: only UIDs expunged after
- * the client's modseq. The message-sequence match data (3.2.5.2) exists for
- * servers with a shorter history: it is checked and otherwise ignored. If a
- * collection would pass IMAP_MAX_VANISHED records, the RFC's fallback is
- * used instead: every UID of the client's set that is not in the mailbox.
+ * The store keeps the last vanished_keep expunge records ((mailbox, modseq) ->
+ * uid) of a mailbox, so VANISHED (EARLIER) is exact (only UIDs expunged after
+ * the client's modseq) while the client's modseq is at or past the mailbox's
+ * floor. Below it, or if a collection would pass IMAP_MAX_VANISHED records,
+ * the RFC's fallback is used: every UID of the client's set (below UIDNEXT)
+ * that is not in the mailbox. The message-sequence match data (3.2.5.2) is
+ * checked and otherwise ignored.
  */
 #include "imap_int.h"
 
@@ -152,12 +153,16 @@ static int vanished_max_uid_cb(uint32_t uid, uint64_t modseq, void *arg)
     return 0;
 }
 
-/* RFC 7162 3.2.5.1 / 3.2.6: every UID of the set that is not in the mailbox. */
+/* RFC 7162 3.2.5.1 / 3.2.6: every UID of the set that is not in the mailbox.
+ * uidnext: the mailbox's (no UID at or past it ever existed), 0 when unknown. */
 static int vanished_fallback(struct imap_session *is, petrel_read *r, uint64_t modseq,
-                             const struct imap_uidset *u, struct range_vec *v)
+                             const struct imap_uidset *u, uint32_t uidnext, struct range_vec *v)
 {
-    uint32_t umax = imap_uidmap_last(&is->sel.map); /* no UID past */
-    imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_max_uid_cb, &umax);
+    uint32_t umax = imap_uidmap_last(&is->sel.map);
+    if (uidnext && uidnext != UINT32_MAX)
+        umax = uidnext - 1; /* covers expunges whose records were dropped */
+    else
+        imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_max_uid_cb, &umax);
     for (size_t k = 0; k < u->n && u->r[k].lo <= umax && !v->failed; k++) {
         uint32_t hi = u->r[k].hi < umax ? u->r[k].hi : umax;
         struct gap_ctx g = {v, u->r[k].lo};
@@ -173,9 +178,13 @@ int imap_vanished_collect(struct imap_session *is, petrel_read *r, uint64_t mods
 {
     struct vanished_vec vv = {0};
     struct range_vec v = {0};
-    int rc = imap_host->msg_vanished_since(r, is->sel.id, modseq, vanished_collect_cb, &vv);
+    uint32_t uidnext = 0;
+    /* records of older expunges dropped (vanished_keep): the list would be short */
+    int trimmed = modseq < imap_vanished_floor(is, r, &uidnext);
+    int rc = trimmed ? 0 : imap_host->msg_vanished_since(r, is->sel.id, modseq,
+                                                         vanished_collect_cb, &vv);
     if (rc == 1) rc = 0;
-    if (rc == 0 && !vv.over) {
+    if (rc == 0 && !vv.over && !trimmed) {
         if (vv.n > 1) qsort(vv.v, vv.n, sizeof(uint32_t), u32_cmp);
         uint32_t m = 0;
         for (uint32_t k = 0; k < vv.n; k++)
@@ -184,8 +193,9 @@ int imap_vanished_collect(struct imap_session *is, petrel_read *r, uint64_t mods
         if (m && !v.r) rc = PETREL_ENOMEM;
         if (v.r) v.n = imap_ranges_from_uids(vv.v, m, v.r);
     } else if (rc == 0) {
-        imap_host->log(is->s, PETREL_LOG_INFO, "event=imap_vanished_fallback records=%u", vv.n);
-        rc = vanished_fallback(is, r, modseq, u, &v);
+        imap_host->log(is->s, PETREL_LOG_INFO, "event=imap_vanished_fallback records=%u trimmed=%d",
+                       vv.n, trimmed);
+        rc = vanished_fallback(is, r, modseq, u, uidnext, &v);
     }
     free(vv.v);
     if (rc) {

@@ -245,10 +245,11 @@ void imap_simple_write_done(struct imap_session *is, petrel_write *w, int rc);
 int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *out, size_t cap);
 /* Looks the store name up in a read of its own: 0, or -1 after answering NO with the
  * text missing (e.g. "[TRYCREATE] No such mailbox") or [UNAVAILABLE]. */
-/* Expunge history of the mailbox is complete only for modseqs >= this (ABI 1.2
- * vanished_floor); UINT64_MAX when the mailbox is not found. One walk of the
- * user's mailboxes: for the rare paths (resync, held expunges). */
-uint64_t imap_vanished_floor(petrel_read *r, uint32_t mailbox_id);
+/* The selected mailbox's expunge history is complete only for modseqs >= this
+ * (ABI 1.2 vanished_floor); UINT64_MAX when the mailbox is gone. *uidnext_r (may
+ * be NULL): its UIDNEXT, UINT32_MAX when gone. By the name kept at SELECT, or a
+ * walk of the user's mailboxes when it was renamed. */
+uint64_t imap_vanished_floor(struct imap_session *is, petrel_read *r, uint32_t *uidnext_r);
 int imap_mailbox_find(struct imap_session *is, const char *name, const char *missing,
                       struct petrel_mailbox_info *mb_r);
 
