@@ -188,35 +188,10 @@ static int chk_rebuild_index(chk_t *c, uint64_t user, uint32_t mbox)
     return rc;
 }
 
-typedef struct {
-    uint64_t min, max; /* modseqs of the records (modseq >= 1); 0 when none */
-    uint32_t n;
-} expstat_t;
-
-static int chk_expunges(kv_txn_t *kv, uint64_t user, uint32_t mbox, expstat_t *e)
-{
-    uint8_t k[K_UMQ];
-    key_umq(k, user, mbox, 1);
-    kv_cursor_t *cur;
-    int rc = kv_cursor_open(kv, T_EXPUNGE, &cur);
-    if (rc) return rc;
-    kv_val_t key;
-    memset(e, 0, sizeof(*e));
-    rc = kv_cursor_seek(cur, KV_VAL(k, K_UMQ), &key, NULL);
-    while (rc == 0 && key.len == K_UMQ && memcmp(key.data, k, K_UM) == 0) {
-        e->max = be64_get((const uint8_t *)key.data + K_UM);
-        if (!e->min) e->min = e->max;
-        if (e->n < UINT32_MAX) e->n++;
-        rc = kv_cursor_next(cur, &key, NULL);
-    }
-    kv_cursor_close(&cur);
-    return rc == PETREL_ENOTFOUND ? 0 : rc;
-}
-
 /* The expunge records' sentinel (vanished.c) agrees with the records. A lost
  * floor is rebuilt as "everything before the oldest record is gone": at worst
  * a resyncing client gets the longer QRESYNC fallback, never a short list. */
-static int chk_vanished_head(chk_t *c, uint64_t user, uint32_t mbox, const expstat_t *e,
+static int chk_vanished_head(chk_t *c, uint64_t user, uint32_t mbox, const vanished_stat_t *e,
                              uint64_t highestmodseq)
 {
     vanished_head_t h;
@@ -293,8 +268,8 @@ static int chk_mailbox(chk_t *c, uint64_t user, uint32_t mbox, store_usage_t *us
         fix = 1;
     }
     /* the newest expunge record must not be above HIGHESTMODSEQ either */
-    expstat_t e;
-    rc = chk_expunges(c->kv, user, mbox, &e);
+    vanished_stat_t e;
+    rc = vanished_scan(c->kv, user, mbox, &e);
     if (!rc) rc = chk_vanished_head(c, user, mbox, &e, r.highestmodseq);
     if (rc) return rc;
     uint64_t max_exp = e.max;

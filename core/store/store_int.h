@@ -219,6 +219,13 @@ typedef struct vanished_head {
 int vanished_head_load(kv_txn_t *kv, uint64_t user, uint32_t mbox, vanished_head_t *h,
                        int *found_r);
 int vanished_head_save(kv_txn_t *kv, uint64_t user, uint32_t mbox, const vanished_head_t *h);
+/* The expunge records of a mailbox (modseq >= 1): how many, oldest and newest
+ * modseq (0 when none). One cursor walk. */
+typedef struct vanished_stat {
+    uint32_t n;
+    uint64_t min, max;
+} vanished_stat_t;
+int vanished_scan(kv_txn_t *kv, uint64_t user, uint32_t mbox, vanished_stat_t *st);
 /* vanished.c: records (modseq -> uid) of an expunge, trimming old ones. */
 int vanished_record(store_txn_t *txn, uint64_t user, uint32_t mbox, uint64_t modseq, uint32_t uid);
 /* Removes a message; vanished: record (modseq, uid) for VANISHED. */

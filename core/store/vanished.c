@@ -30,8 +30,7 @@ static uint32_t vanished_keep(const store_txn_t *txn)
     return keep ? keep : STORE_VANISHED_KEEP_DEFAULT;
 }
 
-/* Records of a mailbox without a sentinel (a store written before it). */
-static int vanished_count_scan(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint32_t *n_r)
+int vanished_scan(kv_txn_t *kv, uint64_t user, uint32_t mbox, vanished_stat_t *st)
 {
     uint8_t k[K_UMQ];
     key_umq(k, user, mbox, 1);
@@ -39,14 +38,15 @@ static int vanished_count_scan(kv_txn_t *kv, uint64_t user, uint32_t mbox, uint3
     int rc = kv_cursor_open(kv, T_EXPUNGE, &c);
     if (rc) return rc;
     kv_val_t key;
-    uint32_t n = 0;
+    memset(st, 0, sizeof(*st));
     rc = kv_cursor_seek(c, KV_VAL(k, K_UMQ), &key, NULL);
     while (rc == 0 && key.len == K_UMQ && memcmp(key.data, k, K_UM) == 0) {
-        if (n < UINT32_MAX) n++;
+        st->max = be64_get((const uint8_t *)key.data + K_UM);
+        if (!st->min) st->min = st->max;
+        if (st->n < UINT32_MAX) st->n++;
         rc = kv_cursor_next(c, &key, NULL);
     }
     kv_cursor_close(&c);
-    *n_r = n;
     return rc == PETREL_ENOTFOUND ? 0 : rc;
 }
 
@@ -121,7 +121,11 @@ int vanished_record(store_txn_t *txn, uint64_t user, uint32_t mbox, uint64_t mod
     vanished_head_t h;
     int found = 0;
     if (!rc) rc = vanished_head_load(txn->kv, user, mbox, &h, &found);
-    if (!rc && !found) rc = vanished_count_scan(txn->kv, user, mbox, &h.count);
+    if (!rc && !found) { /* a mailbox of a store written before the sentinel */
+        vanished_stat_t st;
+        rc = vanished_scan(txn->kv, user, mbox, &st);
+        h.count = st.n;
+    }
     else if (!rc && h.count < UINT32_MAX) h.count++;
     if (rc) return rc;
     uint32_t keep = vanished_keep(txn), target = keep - keep / 10;
