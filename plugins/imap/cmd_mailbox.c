@@ -48,8 +48,7 @@ struct imap_floor_find {
     uint32_t uidnext;
 };
 
-/* The host's struct: a 1.1 host's ends before vanished_floor (and it never drops history). */
-static uint64_t imap_floor_of(const struct petrel_mailbox_info *m)
+uint64_t imap_floor_of(const struct petrel_mailbox_info *m)
 {
     int has = m->struct_size >= offsetof(struct petrel_mailbox_info, vanished_floor) +
                                    sizeof(m->vanished_floor);

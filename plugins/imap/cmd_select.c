@@ -469,7 +469,8 @@ void imap_selected_sync(struct imap_session *is, int expunge_ok)
         struct held_ctx hc = {sel, UINT64_MAX};
         imap_host->msg_vanished_since(r, sel->id, sel->synced_modseq, held_min_cb, &hc);
         /* records past synced_modseq dropped (vanished_keep): a held one may be older */
-        if (imap_vanished_floor(is, r, NULL) > sel->synced_modseq) hc.min = sel->synced_modseq + 1;
+        uint64_t floor = have_mb ? imap_floor_of(&mb) : imap_vanished_floor(is, r, NULL);
+        if (floor > sel->synced_modseq) hc.min = sel->synced_modseq + 1;
         if (hc.min != UINT64_MAX && hc.min > 1)
             imap_host->writef(is->s, "* OK [HIGHESTMODSEQ %llu] Expunges pending\r\n",
                               (unsigned long long)(hc.min - 1));

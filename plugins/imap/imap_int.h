@@ -250,6 +250,8 @@ int imap_mailbox_arg(struct imap_session *is, const struct imap_arg *a, char *ou
  * be NULL): its UIDNEXT, UINT32_MAX when gone. By the name kept at SELECT, or a
  * walk of the user's mailboxes when it was renamed. */
 uint64_t imap_vanished_floor(struct imap_session *is, petrel_read *r, uint32_t *uidnext_r);
+/* m's vanished_floor; 0 from a 1.1 host, whose struct ends before it (it never drops history). */
+uint64_t imap_floor_of(const struct petrel_mailbox_info *m);
 int imap_mailbox_find(struct imap_session *is, const char *name, const char *missing,
                       struct petrel_mailbox_info *mb_r);
 
