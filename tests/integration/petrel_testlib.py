@@ -247,6 +247,19 @@ class LineClient:
         self.send(text + "\r\n")
         return self.line()
 
+    def until_tagged(self, tag):
+        """The lines up to and including the reply tagged `tag` (IMAP)."""
+        out = []
+        while True:
+            out.append(self.line())
+            if out[-1].startswith(tag + " "):
+                return out
+
+    def tagged(self, text):
+        """Sends the IMAP command 'tag rest'; the lines up to and including its tagged reply."""
+        self.send(text + "\r\n")
+        return self.until_tagged(text.split(" ", 1)[0])
+
     def closed(self, timeout=5):
         """True when the server closed the connection (EOF) within timeout."""
         self.sock.settimeout(timeout)

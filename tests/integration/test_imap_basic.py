@@ -52,15 +52,6 @@ class ImapTest(unittest.TestCase):
         self.assertTrue(c.line().startswith("* OK [CAPABILITY IMAP4rev1 "))
         return c
 
-    def tagged(self, c, tag):
-        """Lines up to and including the tagged reply."""
-        out = []
-        while True:
-            line = c.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
-
     def deliver(self, n, user=USER, mailbox=None):
         args = ["deliver", user] + (["--mailbox", mailbox] if mailbox else [])
         self.d.ctl(*args, input=MSG.format(n=n))
@@ -200,7 +191,7 @@ class ImapTest(unittest.TestCase):
         c = self.raw()  # RFC 5161: ENABLE is not valid in the selected state
         self.assertTrue(c.cmd(f'a LOGIN {USER} "{PASS}"').startswith("a OK"))
         c.send("b EXAMINE INBOX\r\n")
-        self.assertTrue(self.tagged(c, "b")[-1].startswith("b OK [READ-ONLY]"))
+        self.assertTrue(c.until_tagged("b")[-1].startswith("b OK [READ-ONLY]"))
         self.assertEqual(c.cmd("c ENABLE CONDSTORE"), "c BAD Command not valid in this state")
 
     def test_create_list_rename_delete(self):

@@ -42,16 +42,6 @@ class ImapListTest(unittest.TestCase):
         self.assertTrue(c.cmd(f'l LOGIN {USER} "{PASS}"').startswith("l OK "))
         return c
 
-    @staticmethod
-    def tagged(c, text):
-        tag = text.split(" ", 1)[0]
-        c.send(text + "\r\n")
-        out = []
-        while True:
-            out.append(c.line())
-            if out[-1].startswith(tag + " "):
-                return out
-
     def test_large_list_is_streamed(self):
         """LIST of 2,200 long names (~1.1 MB, past the host's 1 MiB output limit) arrives
         whole, in order, with a pipelined command answered after it."""
@@ -82,24 +72,24 @@ class ImapListTest(unittest.TestCase):
         c = self.raw()
         # '%': the top level of every subscription; a level that is not subscribed itself
         # is \Noselect, whether it exists (Pa) or not (Gone)
-        self.assertEqual(self.tagged(c, 'a LSUB "" %'),
+        self.assertEqual(c.tagged('a LSUB "" %'),
                          ['* LSUB (\\Noselect) "/" "Gone"', '* LSUB (\\Noselect) "/" "Pa"',
                           '* LSUB (\\Noselect) "/" "Pb"', '* LSUB () "/" "Pc"',
                           '* LSUB (\\Noselect) "/" "Pd"', "a OK LSUB completed"])
-        self.assertEqual(self.tagged(c, 'b LSUB "" "P%/%"'),
+        self.assertEqual(c.tagged('b LSUB "" "P%/%"'),
                          ['* LSUB (\\Noselect) "/" "Pa/Kid"', '* LSUB () "/" "Pb/Plain"',
                           '* LSUB (\\Noselect) "/" "Pd/X"', "b OK LSUB completed"])
         # the reference is prefixed to the pattern
-        self.assertEqual(self.tagged(c, 'c LSUB "Pa/" %'),
+        self.assertEqual(c.tagged('c LSUB "Pa/" %'),
                          ['* LSUB (\\Noselect) "/" "Pa/Kid"', "c OK LSUB completed"])
         # '*' matches the subscribed names themselves: no parents
-        self.assertEqual(self.tagged(c, 'd LSUB "" *'),
+        self.assertEqual(c.tagged('d LSUB "" *'),
                          ['* LSUB () "/" "Gone/Child"', '* LSUB () "/" "Pa/Kid/Deep"',
                           '* LSUB () "/" "Pb/Plain"', '* LSUB () "/" "Pc"',
                           '* LSUB () "/" "Pd/X/Trash"', "d OK LSUB completed"])
         # a pattern naming a parent without '%' does not list it
-        self.assertEqual(self.tagged(c, 'e LSUB "" Pa'), ["e OK LSUB completed"])
-        self.assertEqual(self.tagged(c, 'f LSUB "" "Nothing%"'), ["f OK LSUB completed"])
+        self.assertEqual(c.tagged('e LSUB "" Pa'), ["e OK LSUB completed"])
+        self.assertEqual(c.tagged('f LSUB "" "Nothing%"'), ["f OK LSUB completed"])
 
     def test_lsub_through_imaplib(self):
         m = imaplib.IMAP4("127.0.0.1", self.d.ports["imap"])
@@ -110,11 +100,11 @@ class ImapListTest(unittest.TestCase):
 
     def test_recursivematch_special_use(self):
         c = self.raw()
-        self.assertEqual(self.tagged(c, 'a LIST (SPECIAL-USE RECURSIVEMATCH) "" %'),
+        self.assertEqual(c.tagged('a LIST (SPECIAL-USE RECURSIVEMATCH) "" %'),
                          ['* LIST (\\HasChildren) "/" "Pa" ("CHILDINFO" ("SPECIAL-USE"))',
                           '* LIST (\\HasChildren) "/" "Pd" ("CHILDINFO" ("SPECIAL-USE"))',
                           "a OK LIST completed"])
-        self.assertEqual(self.tagged(c, 'b LIST (RECURSIVEMATCH SPECIAL-USE) "" *'),
+        self.assertEqual(c.tagged('b LIST (RECURSIVEMATCH SPECIAL-USE) "" *'),
                          ['* LIST (\\HasChildren) "/" "Pa" ("CHILDINFO" ("SPECIAL-USE"))',
                           '* LIST (\\HasNoChildren \\Archive) "/" "Pa/Arch"',
                           '* LIST (\\HasChildren) "/" "Pd" ("CHILDINFO" ("SPECIAL-USE"))',
@@ -122,16 +112,16 @@ class ImapListTest(unittest.TestCase):
                           '* LIST (\\HasNoChildren \\Trash) "/" "Pd/X/Trash"',
                           "b OK LIST completed"])
         # both criteria: only Pd/X/Trash is subscribed and special-use
-        self.assertEqual(self.tagged(c, 'c LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" %'),
+        self.assertEqual(c.tagged('c LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" %'),
                          ['* LIST (\\HasChildren) "/" "Pd" '
                           '("CHILDINFO" ("SUBSCRIBED" "SPECIAL-USE"))',
                           "c OK LIST completed"])
-        self.assertEqual(self.tagged(c, 'd LIST (SUBSCRIBED SPECIAL-USE) "" *'),
+        self.assertEqual(c.tagged('d LIST (SUBSCRIBED SPECIAL-USE) "" *'),
                          ['* LIST (\\HasNoChildren \\Subscribed \\Trash) "/" "Pd/X/Trash"',
                           "d OK LIST completed"])
         # without RECURSIVEMATCH no parent, and SUBSCRIBED RECURSIVEMATCH is unchanged
-        self.assertEqual(self.tagged(c, 'e LIST (SPECIAL-USE) "" %'), ["e OK LIST completed"])
-        self.assertEqual(self.tagged(c, 'f LIST (SUBSCRIBED RECURSIVEMATCH) "" "P%"'),
+        self.assertEqual(c.tagged('e LIST (SPECIAL-USE) "" %'), ["e OK LIST completed"])
+        self.assertEqual(c.tagged('f LIST (SUBSCRIBED RECURSIVEMATCH) "" "P%"'),
                          ['* LIST (\\HasChildren) "/" "Pa" ("CHILDINFO" ("SUBSCRIBED"))',
                           '* LIST (\\HasChildren) "/" "Pb" ("CHILDINFO" ("SUBSCRIBED"))',
                           '* LIST (\\HasNoChildren \\Subscribed) "/" "Pc"',
@@ -139,7 +129,7 @@ class ImapListTest(unittest.TestCase):
                           "f OK LIST completed"])
         # RECURSIVEMATCH still needs a criterion to recurse on
         for bad in ('g LIST (RECURSIVEMATCH) "" *', 'g LIST (REMOTE RECURSIVEMATCH) "" *'):
-            self.assertTrue(self.tagged(c, bad)[-1].startswith("g BAD "), bad)
+            self.assertTrue(c.tagged(bad)[-1].startswith("g BAD "), bad)
 
 
 if __name__ == "__main__":

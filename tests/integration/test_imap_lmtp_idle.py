@@ -26,24 +26,13 @@ class ImapLmtpIdleTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.d.cleanup()
 
-    def tagged(self, c, text):
-        """Sends 'tag rest'; the lines up to and including the tagged reply."""
-        tag = text.split(" ", 1)[0]
-        c.send(text + "\r\n")
-        out = []
-        while True:
-            line = c.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
-
     def idle(self, user):
         """An IMAP session of `user` idling in INBOX; returns (client, EXISTS at SELECT)."""
         c = LineClient(self.d.ports["imap"], timeout=20)
         self.addCleanup(c.close)
         self.assertTrue(c.line().startswith("* OK "))
         self.assertTrue(c.cmd(f'l LOGIN {user} "{PASS}"').startswith("l OK "))
-        out = self.tagged(c, "s SELECT INBOX")
+        out = c.tagged("s SELECT INBOX")
         self.assertTrue(out[-1].startswith("s OK [READ-WRITE]"), out)
         exists = int([x for x in out if x.endswith(" EXISTS")][0].split()[1])
         self.assertEqual(c.cmd("i IDLE"), "+ idling")
@@ -87,7 +76,7 @@ class ImapLmtpIdleTest(unittest.TestCase):
         for c, n in ((a, na), (b, nb)):
             self.assertEqual(c.line(), f"* {n + 1} EXISTS")
             self.done(c)
-            out = self.tagged(c, f"f FETCH {n + 1} (BODY.PEEK[HEADER.FIELDS (SUBJECT)] FLAGS)")
+            out = c.tagged(f"f FETCH {n + 1} (BODY.PEEK[HEADER.FIELDS (SUBJECT)] FLAGS)")
             self.assertEqual(out[1], "Subject: via lmtp", out)
             self.assertTrue(out[-1].startswith("f OK"), out)
 
@@ -102,9 +91,9 @@ class ImapLmtpIdleTest(unittest.TestCase):
         self.assertEqual(a.line(), f"* {na + 1} EXISTS")
         self.done(a)
         self.assertEqual(t.cmd("DONE"), "i OK IDLE terminated")
-        out = self.tagged(t, "n NOOP")
+        out = t.tagged("n NOOP")
         self.assertEqual(out, ["n OK NOOP completed"])
-        out = self.tagged(t, "s STATUS INBOX (MESSAGES)")
+        out = t.tagged("s STATUS INBOX (MESSAGES)")
         self.assertEqual(out[0], f'* STATUS "INBOX" (MESSAGES {nt})')
 
 

@@ -61,15 +61,6 @@ class MultiappendTest(unittest.TestCase):
     def imap(self, user=USER, password=PASS):
         return imap_client(self, self.d.ports["imap"], user, password)
 
-    def until_tagged(self, c, tag):
-        """Lines up to and including the tagged reply of tag."""
-        lines = []
-        while True:
-            line = c.line()
-            lines.append(line)
-            if line.startswith(tag + " "):
-                return lines
-
     def ctl_json(self, *args):
         return json.loads(self.d.ctl("--json", *args).stdout)
 
@@ -96,7 +87,7 @@ class MultiappendTest(unittest.TestCase):
         self.assertEqual(m.create("Multi")[0], "OK")
         c = self.raw()
         self.assertTrue(c.cmd("s SELECT Multi").startswith("*"))
-        self.until_tagged(c, "s")
+        c.until_tagged("s")
         m1, m2, m3 = msg(1), msg(2, 3000), msg(3)
         # 1: synchronising, with flags; 2: LITERAL+, with flags and date; 3: synchronising, bare
         self.assertTrue(c.cmd("b APPEND Multi (\\Seen) {%d}" % len(m1)).startswith("+"))
@@ -104,7 +95,7 @@ class MultiappendTest(unittest.TestCase):
                + m2 + b" {%d}\r\n" % len(m3))
         self.assertTrue(c.line().startswith("+"))
         c.send(m3 + b"\r\n")
-        lines = self.until_tagged(c, "b")
+        lines = c.until_tagged("b")
         self.assertIn("* 3 EXISTS", lines)  # the selected mailbox is told at once
         got = re.match(r"^b OK \[APPENDUID (\d+) (\d+):(\d+)\] APPEND completed$", lines[-1])
         self.assertIsNotNone(got, lines)
@@ -131,13 +122,13 @@ class MultiappendTest(unittest.TestCase):
         c = self.raw(SMALL, SMALL_PASS)
         self.assertTrue(c.cmd("p APPEND INBOX {%d}" % len(msg(10))).startswith("+"))
         c.send(msg(10) + b"\r\n")
-        self.assertRegex(self.until_tagged(c, "p")[-1], r"^p OK \[APPENDUID \d+ 1\]")
+        self.assertRegex(c.until_tagged("p")[-1], r"^p OK \[APPENDUID \d+ 1\]")
         before_q, before_mb = self.quota(SMALL), self.mailbox(SMALL, "INBOX")
         self.assertEqual(before_mb["messages"], 1)
         first, second = msg(11, 2000), msg(12, 9000)  # 1 + 2 fit in 10K, 1 + 2 + 3 do not
         c.send(b"q APPEND INBOX {%d+}\r\n" % len(first) + first
                + b" {%d+}\r\n" % len(second) + second + b"\r\n")
-        reply = self.until_tagged(c, "q")[-1]
+        reply = c.until_tagged("q")[-1]
         self.assertRegex(reply, r"^q NO \[OVERQUOTA\]")
         self.assertEqual(self.quota(SMALL), before_q)
         after_mb = self.mailbox(SMALL, "INBOX")
@@ -148,11 +139,11 @@ class MultiappendTest(unittest.TestCase):
         # the first message alone still fits: its UID is the next one, nothing was spent
         self.assertTrue(c.cmd("r APPEND INBOX {%d}" % len(first)).startswith("+"))
         c.send(first + b"\r\n")
-        self.assertRegex(self.until_tagged(c, "r")[-1], r"^r OK \[APPENDUID \d+ 2\]")
+        self.assertRegex(c.until_tagged("r")[-1], r"^r OK \[APPENDUID \d+ 2\]")
         # the message-count limit (5) counts the whole MULTIAPPEND too
         c.send(b"t APPEND INBOX" + b"".join(b" {%d+}\r\n" % len(msg(20 + k)) + msg(20 + k)
                                             for k in range(4)) + b"\r\n")
-        self.assertRegex(self.until_tagged(c, "t")[-1], r"^t NO \[OVERQUOTA\]")
+        self.assertRegex(c.until_tagged("t")[-1], r"^t NO \[OVERQUOTA\]")
         self.assertEqual(self.mailbox(SMALL, "INBOX")["messages"], 2)
 
     def test_too_big_second_literal_stores_none(self):
@@ -185,7 +176,7 @@ class MultiappendTest(unittest.TestCase):
         self.assertEqual(c.cmd("x CREATE Many"), "x OK CREATE completed")
         parts = b"".join(b" {%d+}\r\n" % len(msg(k)) + msg(k) for k in range(MAX_MESSAGES))
         c.send(b"b APPEND Many" + parts + b"\r\n")
-        reply = self.until_tagged(c, "b")[-1]
+        reply = c.until_tagged("b")[-1]
         self.assertEqual(reply, "b OK [APPENDUID %d 1:%d] APPEND completed"
                          % (self.mailbox(USER, "Many")["uidvalidity"], MAX_MESSAGES))
         # more than the cap: refused before the "+" of the literal past it, nothing stored

@@ -40,19 +40,8 @@ class ImapQresyncTest(unittest.TestCase):
         self.assertTrue(c.line().startswith("* OK [CAPABILITY IMAP4rev1 "))
         self.assertTrue(c.cmd(f'l LOGIN {USER} "{PASS}"').startswith("l OK "))
         if enable:
-            self.assertEqual(self.tagged(c, "e ENABLE " + enable)[-1], "e OK ENABLE completed")
+            self.assertEqual(c.tagged("e ENABLE " + enable)[-1], "e OK ENABLE completed")
         return c
-
-    def tagged(self, c, text):
-        """Sends 'tag rest' and returns the lines up to and including the tagged reply."""
-        tag = text.split(" ", 1)[0]
-        c.send(text + "\r\n")
-        out = []
-        while True:
-            line = c.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
 
     def make_box(self, name, n):
         m = self.imap()
@@ -86,7 +75,7 @@ class ImapQresyncTest(unittest.TestCase):
                         b"Subject: r%d\n\nx\n\n" % (b"X-Status: D\n" if k % 2 == 0 else b"", k))
         self.d.ctl("import", USER, "mbox", path, "--mailbox", "Resync")
         a = self.raw(enable=None)  # the other client
-        out = self.tagged(a, "s SELECT Resync")
+        out = a.tagged("s SELECT Resync")
         self.assertEqual(out[-1], "s OK [READ-WRITE] SELECT completed")
         self.assertIn(f"* {n} EXISTS", out)
         uv = int(next(re.search(r"UIDVALIDITY (\d+)", x).group(1) for x in out
@@ -94,11 +83,11 @@ class ImapQresyncTest(unittest.TestCase):
         ms = int(next(re.search(r"HIGHESTMODSEQ (\d+)", x).group(1) for x in out
                       if "HIGHESTMODSEQ" in x))
         even = list(range(2, n + 1, 2))  # scattered: no two adjacent
-        self.assertEqual(self.tagged(a, "x CLOSE")[-1], "x OK CLOSE completed")  # silent
-        self.assertEqual(self.tagged(a, "s SELECT Resync")[-1], "s OK [READ-WRITE] SELECT completed")
-        self.assertEqual(self.tagged(a, f"f UID STORE 1:8000 +FLAGS.SILENT (\\Flagged {kws})")[-1],
+        self.assertEqual(a.tagged("x CLOSE")[-1], "x OK CLOSE completed")  # silent
+        self.assertEqual(a.tagged("s SELECT Resync")[-1], "s OK [READ-WRITE] SELECT completed")
+        self.assertEqual(a.tagged(f"f UID STORE 1:8000 +FLAGS.SILENT (\\Flagged {kws})")[-1],
                          "f OK UID STORE completed")
-        self.assertEqual(self.tagged(a, "g UID STORE 4001:* +FLAGS.SILENT (\\Seen)")[-1],
+        self.assertEqual(a.tagged("g UID STORE 4001:* +FLAGS.SILENT (\\Seen)")[-1],
                          "g OK UID STORE completed")
         odd = range(1, n + 1, 2)
         want = {u: "\\Flagged " + kws if u <= 4000 else "\\Flagged \\Seen " + kws if u <= 8000
@@ -141,10 +130,10 @@ class ImapQresyncTest(unittest.TestCase):
         self.assertIn("* OK [HIGHESTMODSEQ %d] Highest" % max(int(x) for x in re.findall(
             r"MODSEQ \((\d+)\)", "\n".join(out))), out)
         self.assertEqual(c.line(), "n OK NOOP completed")
-        out = self.tagged(c, f"u UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+        out = c.tagged(f"u UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
         check(out, "u", "UID FETCH (CHANGEDSINCE VANISHED)")
         self.assertEqual(out[-1], "u OK UID FETCH completed")
-        self.assertEqual(self.tagged(c, "z UID SEARCH UID 11999")[-2:],
+        self.assertEqual(c.tagged("z UID SEARCH UID 11999")[-2:],
                          ["* SEARCH 11999", "z OK UID SEARCH completed"])
 
     def test_large_store_answer_is_streamed(self):
@@ -158,7 +147,7 @@ class ImapQresyncTest(unittest.TestCase):
         self.d.ctl("import", USER, "mbox", path, "--mailbox", "Stored")
         kws = " ".join("Kw%d" % j + "z" * 90 for j in range(4))
         c = self.raw(enable=None)
-        self.assertEqual(self.tagged(c, "s SELECT Stored")[-1], "s OK [READ-WRITE] SELECT completed")
+        self.assertEqual(c.tagged("s SELECT Stored")[-1], "s OK [READ-WRITE] SELECT completed")
         c.send(f"t STORE 1:* +FLAGS (\\Flagged {kws})\r\nn NOOP\r\n")  # NOOP waits
         out = []
         while not out or not out[-1].startswith("t "):
@@ -177,13 +166,13 @@ class ImapQresyncTest(unittest.TestCase):
         self.assertIn("QRESYNC", m.capabilities)
         self.assertIn("CONDSTORE", m.capabilities)
         c = self.raw(enable=None)
-        self.assertEqual(self.tagged(c, "a ENABLE QRESYNC"),
+        self.assertEqual(c.tagged("a ENABLE QRESYNC"),
                          ["* ENABLED QRESYNC", "a OK ENABLE completed"])
         # QRESYNC implied CONDSTORE: nothing new to enable
-        self.assertEqual(self.tagged(c, "b ENABLE CONDSTORE QRESYNC"),
+        self.assertEqual(c.tagged("b ENABLE CONDSTORE QRESYNC"),
                          ["* ENABLED", "b OK ENABLE completed"])
         c2 = self.raw(enable=None)
-        self.assertEqual(self.tagged(c2, "a ENABLE CONDSTORE QRESYNC"),
+        self.assertEqual(c2.tagged("a ENABLE CONDSTORE QRESYNC"),
                          ["* ENABLED CONDSTORE QRESYNC", "a OK ENABLE completed"])
 
     # ------------------------------------------------------------ SELECT (QRESYNC ..)
@@ -198,7 +187,7 @@ class ImapQresyncTest(unittest.TestCase):
         _, hms, count = self.status(m, "Qs")
         self.assertEqual(count, 7)  # 1 4 5 6 8 9 11
         c = self.raw()
-        out = self.tagged(c, f"s SELECT Qs (QRESYNC ({uv} {ms}))")
+        out = c.tagged(f"s SELECT Qs (QRESYNC ({uv} {ms}))")
         self.assertEqual(out[-1], "s OK [READ-WRITE] SELECT completed")
         self.assertIn("* 7 EXISTS", out)
         self.assertIn(f"* OK [HIGHESTMODSEQ {hms}] Highest", out)
@@ -215,7 +204,7 @@ class ImapQresyncTest(unittest.TestCase):
         for f in fetches:
             self.assertGreater(int(re.search(r"MODSEQ \((\d+)\)", f).group(1)), ms)
         # known-uids restrict both answers; [CLOSED] first since Qs is selected
-        out = self.tagged(c, f"t EXAMINE Qs (QRESYNC ({uv} {ms} 1:6))")
+        out = c.tagged(f"t EXAMINE Qs (QRESYNC ({uv} {ms} 1:6))")
         self.assertEqual(out[0], "* OK [CLOSED] Previous mailbox closed")
         self.assertEqual([x for x in out if x.startswith("* VANISHED") or " FETCH " in x],
                          ["* VANISHED (EARLIER) 2:3",
@@ -224,28 +213,28 @@ class ImapQresyncTest(unittest.TestCase):
                                       else fetches[1]).group(1)])
         self.assertEqual(out[-1], "t OK [READ-ONLY] EXAMINE completed")
         # sequence match data (RFC 7162 3.2.5.2) is accepted; history is exact anyway
-        out = self.tagged(c, f"u SELECT Qs (QRESYNC ({uv} {ms} 1:11 (1:4 1:4)))")
+        out = c.tagged(f"u SELECT Qs (QRESYNC ({uv} {ms} 1:11 (1:4 1:4)))")
         self.assertEqual([x for x in out if x.startswith("* VANISHED")],
                          ["* VANISHED (EARLIER) 2:3,7"])
         # up to date: nothing to report
-        out = self.tagged(c, f"v SELECT Qs (QRESYNC ({uv} {hms}))")
+        out = c.tagged(f"v SELECT Qs (QRESYNC ({uv} {hms}))")
         self.assertFalse([x for x in out if x.startswith("* VANISHED") or " FETCH " in x], out)
         # another UIDVALIDITY: the parameter is ignored (a plain SELECT)
-        out = self.tagged(c, f"w SELECT Qs (QRESYNC ({uv + 1} {ms} 1:11))")
+        out = c.tagged(f"w SELECT Qs (QRESYNC ({uv + 1} {ms} 1:11))")
         self.assertFalse([x for x in out if x.startswith("* VANISHED") or " FETCH " in x], out)
         self.assertEqual(out[-1], "w OK [READ-WRITE] SELECT completed")
         # CONDSTORE and QRESYNC together
-        out = self.tagged(c, f"x SELECT Qs (CONDSTORE QRESYNC ({uv} {ms} 2:3))")
+        out = c.tagged(f"x SELECT Qs (CONDSTORE QRESYNC ({uv} {ms} 2:3))")
         self.assertEqual([x for x in out if x.startswith("* VANISHED") or " FETCH " in x],
                          ["* VANISHED (EARLIER) 2:3"])
 
     def test_qresync_bad_input(self):
         self.make_box("Qb", 2)
         plain = self.raw(enable="CONDSTORE")
-        self.assertEqual(self.tagged(plain, "a SELECT Qb (QRESYNC (1 1))"),
+        self.assertEqual(plain.tagged("a SELECT Qb (QRESYNC (1 1))"),
                          ["a BAD QRESYNC is not enabled (ENABLE QRESYNC first)"])
-        self.assertEqual(self.tagged(plain, "b SELECT Qb")[-1], "b OK [READ-WRITE] SELECT completed")
-        self.assertEqual(self.tagged(plain, "c UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"),
+        self.assertEqual(plain.tagged("b SELECT Qb")[-1], "b OK [READ-WRITE] SELECT completed")
+        self.assertEqual(plain.tagged("c UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"),
                          ["c BAD VANISHED needs ENABLE QRESYNC first"])
         c = self.raw()
         usage = "QRESYNC (uidvalidity modseq [known-uids [(seq-set uid-set)]])"
@@ -253,15 +242,15 @@ class ImapQresyncTest(unittest.TestCase):
                     "(QRESYNC (1 1 1:5 (1:2 1:3)))", "(QRESYNC (1 1 1:5 (1:2)))",
                     "(QRESYNC (1 1 1:5 (1:2 1:2) x))", "(QRESYNC (1 1 1 2))",
                     "(QRESYNC (1 99999999999999999999))"):
-            self.assertEqual(self.tagged(c, f"d SELECT Qb {bad}"), [f"d BAD {usage}"], bad)
-        self.assertEqual(self.tagged(c, "d SELECT Qb (QRESYNC)")[-1][:6], "d BAD ")
-        self.assertEqual(self.tagged(c, "d SELECT Qb (BOGUS)")[-1][:6], "d BAD ")
-        self.assertEqual(self.tagged(c, "e SELECT Qb")[-1], "e OK [READ-WRITE] SELECT completed")
-        self.assertEqual(self.tagged(c, "f FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"),
+            self.assertEqual(c.tagged(f"d SELECT Qb {bad}"), [f"d BAD {usage}"], bad)
+        self.assertEqual(c.tagged("d SELECT Qb (QRESYNC)")[-1][:6], "d BAD ")
+        self.assertEqual(c.tagged("d SELECT Qb (BOGUS)")[-1][:6], "d BAD ")
+        self.assertEqual(c.tagged("e SELECT Qb")[-1], "e OK [READ-WRITE] SELECT completed")
+        self.assertEqual(c.tagged("f FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"),
                          ["f BAD VANISHED is only allowed with UID FETCH"])
-        self.assertEqual(self.tagged(c, "g UID FETCH 1:* (FLAGS) (VANISHED)"),
+        self.assertEqual(c.tagged("g UID FETCH 1:* (FLAGS) (VANISHED)"),
                          ["g BAD VANISHED needs CHANGEDSINCE"])
-        self.assertEqual(self.tagged(c, "h UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 BOGUS)"),
+        self.assertEqual(c.tagged("h UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 BOGUS)"),
                          ["h BAD Invalid FETCH items"])
 
     # ------------------------------------------------------------ UID FETCH .. VANISHED
@@ -269,11 +258,11 @@ class ImapQresyncTest(unittest.TestCase):
         m = self.make_box("Qf", 6)
         uv, ms, _ = self.status(m, "Qf")
         c = self.raw()
-        self.tagged(c, "s SELECT Qf")
+        c.tagged("s SELECT Qf")
         self.expunge_uids(m, "2,4")
         hms_expunged = self.status(m, "Qf")[1]  # 2 and 4 took one modseq each, 4's is this
         self.assertEqual(m.uid("STORE", "5", "+FLAGS", r"(\Seen)")[0], "OK")
-        out = self.tagged(c, f"f UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+        out = c.tagged(f"f UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
         # the map still holds 2 and 4 (no VANISHED during FETCH), so 5 is still message 5
         self.assertEqual(out[0], "* VANISHED (EARLIER) 2,4")
         self.assertRegex(out[1], r"^\* 5 FETCH \(UID 5 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$")
@@ -282,16 +271,16 @@ class ImapQresyncTest(unittest.TestCase):
         self.assertLess(hms_expunged - 2, int(re.search(r"MODSEQ \((\d+)\)", out[1]).group(1)))
         self.assertEqual(out[3:], ["f OK UID FETCH completed"])
         # only UIDs of the set are reported
-        out = self.tagged(c, f"g UID FETCH 3:6 (FLAGS) (VANISHED CHANGEDSINCE {ms})")
+        out = c.tagged(f"g UID FETCH 3:6 (FLAGS) (VANISHED CHANGEDSINCE {ms})")
         self.assertEqual(out[0], "* VANISHED (EARLIER) 4")
-        out = self.tagged(c, f"h UID FETCH 5:6 (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+        out = c.tagged(f"h UID FETCH 5:6 (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
         self.assertFalse([x for x in out if x.startswith("* VANISHED")], out)
         # the live VANISHED for the session's own view comes at the next NOOP
-        self.assertEqual(self.tagged(c, "n NOOP"), ["* VANISHED 2,4", "n OK NOOP completed"])
+        self.assertEqual(c.tagged("n NOOP"), ["* VANISHED 2,4", "n OK NOOP completed"])
         # '*' of a UID set reaches past the last message: 6 was the highest UID
         self.expunge_uids(m, "6")
-        self.assertEqual(self.tagged(c, "o NOOP"), ["* VANISHED 6", "o OK NOOP completed"])
-        out = self.tagged(c, f"p UID FETCH 3:* (UID) (CHANGEDSINCE {ms} VANISHED)")
+        self.assertEqual(c.tagged("o NOOP"), ["* VANISHED 6", "o OK NOOP completed"])
+        out = c.tagged(f"p UID FETCH 3:* (UID) (CHANGEDSINCE {ms} VANISHED)")
         self.assertEqual(out[0], "* VANISHED (EARLIER) 4,6")
         self.assertRegex(out[1], r"^\* 3 FETCH \(UID 5 MODSEQ \(\d+\)\)$")
         self.assertEqual(out[2:], ["p OK UID FETCH completed"])
@@ -301,10 +290,10 @@ class ImapQresyncTest(unittest.TestCase):
         m = self.make_box("Ql", 9)
         self.assertEqual(m.create("Ql/Dest")[0], "OK")
         c = self.raw()
-        self.tagged(c, "s SELECT Ql")
+        c.tagged("s SELECT Ql")
         # another session expunges: NOOP reports VANISHED, not EXPUNGE
         self.expunge_uids(m, "1,3")
-        self.assertEqual(self.tagged(c, "a NOOP"), ["* VANISHED 1,3", "a OK NOOP completed"])
+        self.assertEqual(c.tagged("a NOOP"), ["* VANISHED 1,3", "a OK NOOP completed"])
         # ... and IDLE pushes it
         self.assertEqual(c.cmd("b IDLE"), "+ idling")
         self.expunge_uids(m, "6")
@@ -316,83 +305,83 @@ class ImapQresyncTest(unittest.TestCase):
         self.assertEqual(line, "* VANISHED 6")
         self.assertEqual(c.cmd("DONE"), "b OK IDLE terminated")
         # the session's own EXPUNGE: VANISHED and HIGHESTMODSEQ in the tagged OK (3.2.7)
-        self.assertEqual(self.tagged(c, "c UID STORE 7:8 +FLAGS.SILENT (\\Deleted)"),
+        self.assertEqual(c.tagged("c UID STORE 7:8 +FLAGS.SILENT (\\Deleted)"),
                          ["c OK UID STORE completed"])
-        out = self.tagged(c, "d EXPUNGE")
+        out = c.tagged("d EXPUNGE")
         self.assertEqual(out[0], "* VANISHED 7:8")
         _, hms, _ = self.status(m, "Ql")
         self.assertEqual(out[1], f"d OK [HIGHESTMODSEQ {hms}] EXPUNGE completed")
         # nothing expunged: no response code
-        self.assertEqual(self.tagged(c, "e EXPUNGE"), ["e OK EXPUNGE completed"])
+        self.assertEqual(c.tagged("e EXPUNGE"), ["e OK EXPUNGE completed"])
         # UID EXPUNGE (3.2.9)
-        self.tagged(c, "f UID STORE 2,4 +FLAGS.SILENT (\\Deleted)")
-        out = self.tagged(c, "g UID EXPUNGE 4")
+        c.tagged("f UID STORE 2,4 +FLAGS.SILENT (\\Deleted)")
+        out = c.tagged("g UID EXPUNGE 4")
         _, hms, _ = self.status(m, "Ql")
         self.assertEqual(out, ["* VANISHED 4", f"g OK [HIGHESTMODSEQ {hms}] UID EXPUNGE completed"])
         # MOVE: COPYUID, then VANISHED
-        out = self.tagged(c, "h UID MOVE 5 Ql/Dest")
+        out = c.tagged("h UID MOVE 5 Ql/Dest")
         self.assertRegex(out[0], r"^\* OK \[COPYUID \d+ 5 1\] Moved$")
         self.assertEqual(out[1:], ["* VANISHED 5", "h OK UID MOVE completed"])
         # CLOSE expunges silently, without HIGHESTMODSEQ (RFC 7162 3.2.8)
-        self.assertEqual(self.tagged(c, "i CLOSE"), ["i OK CLOSE completed"])
+        self.assertEqual(c.tagged("i CLOSE"), ["i OK CLOSE completed"])
         self.assertEqual(self.status(m, "Ql")[2], 1)  # only 9 is left
 
     def test_rev1_session_without_qresync_still_gets_expunge(self):
         m = self.make_box("Qe", 3)
         c = self.raw(enable=None)
-        self.tagged(c, "s SELECT Qe")
+        c.tagged("s SELECT Qe")
         self.expunge_uids(m, "2")
-        self.assertEqual(self.tagged(c, "a NOOP"), ["* 2 EXPUNGE", "a OK NOOP completed"])
+        self.assertEqual(c.tagged("a NOOP"), ["* 2 EXPUNGE", "a OK NOOP completed"])
 
     # ------------------------------------------------------------ CONDSTORE leftovers
     def test_condstore_fetch_responses_carry_uid_and_modseq(self):
         self.make_box("Qc", 3)
         c = self.raw(enable="CONDSTORE")
-        self.tagged(c, "s SELECT Qc")
+        c.tagged("s SELECT Qc")
         # a FETCH that sets \Seen: its FLAGS come with UID and MODSEQ (RFC 7162 3.2.4)
-        out = self.tagged(c, "a FETCH 2 (BODY[TEXT])")
+        out = c.tagged("a FETCH 2 (BODY[TEXT])")
         self.assertRegex(out[0], r"^\* 2 FETCH \(UID 2 FLAGS \(\\Seen\) MODSEQ \(\d+\) BODY\[TEXT\] "
                                  r"\{\d+\}$")
         # a conditional STORE .SILENT still reports the new MODSEQ (3.1.3)
-        out = self.tagged(c, "b STORE 1 (UNCHANGEDSINCE 999999) +FLAGS.SILENT (\\Flagged)")
+        out = c.tagged("b STORE 1 (UNCHANGEDSINCE 999999) +FLAGS.SILENT (\\Flagged)")
         self.assertRegex(out[0], r"^\* 1 FETCH \(UID 1 MODSEQ \(\d+\)\)$")
         self.assertEqual(out[1:], ["b OK STORE completed"])
         # and a plain STORE's FETCH has UID too
-        out = self.tagged(c, "c STORE 3 +FLAGS (\\Answered)")
+        out = c.tagged("c STORE 3 +FLAGS (\\Answered)")
         self.assertRegex(out[0], r"^\* 3 FETCH \(FLAGS \(\\Answered\) UID 3 MODSEQ \(\d+\)\)$")
 
     # ------------------------------------------------------------ IMAP4rev2 leftovers
     def test_rev2_rejects_recent_keys(self):
         m = self.make_box("Qr", 2)
         c = self.raw(enable="IMAP4rev2")
-        self.assertEqual(self.tagged(c, "a STATUS Qr (MESSAGES RECENT)"),
+        self.assertEqual(c.tagged("a STATUS Qr (MESSAGES RECENT)"),
                          ["a BAD Unknown STATUS item"])
-        self.assertEqual(self.tagged(c, "b STATUS Qr (MESSAGES)"),
+        self.assertEqual(c.tagged("b STATUS Qr (MESSAGES)"),
                          ['* STATUS "Qr" (MESSAGES 2)', "b OK STATUS completed"])
-        self.assertEqual(self.tagged(c, 'c LIST "" Qr RETURN (STATUS (RECENT))')[-1][:6], "c BAD ")
-        self.tagged(c, "s SELECT Qr")
+        self.assertEqual(c.tagged('c LIST "" Qr RETURN (STATUS (RECENT))')[-1][:6], "c BAD ")
+        c.tagged("s SELECT Qr")
         for key in ("RECENT", "NEW", "OLD", "NOT RECENT", "OR SEEN NEW"):
-            self.assertEqual(self.tagged(c, f"d SEARCH {key}"),
+            self.assertEqual(c.tagged(f"d SEARCH {key}"),
                              ["d BAD RECENT, NEW and OLD are not IMAP4rev2 search keys"], key)
-        self.assertEqual(self.tagged(c, "e SEARCH ALL"),
+        self.assertEqual(c.tagged("e SEARCH ALL"),
                          ['* ESEARCH (TAG "e") ALL 1:2', "e OK SEARCH completed"])
         # a new message: EXISTS, and no RECENT in a rev2 session
         self.assertEqual(m.append("Qr", None, None, MSG.format(n=3).encode())[0], "OK")
-        self.assertEqual(self.tagged(c, "f NOOP"), ["* 3 EXISTS", "f OK NOOP completed"])
+        self.assertEqual(c.tagged("f NOOP"), ["* 3 EXISTS", "f OK NOOP completed"])
         # the same keys still work in an IMAP4rev1 session
         r1 = self.raw(enable=None)
-        self.assertEqual(self.tagged(r1, "a STATUS Qr (RECENT)")[-1], "a OK STATUS completed")
+        self.assertEqual(r1.tagged("a STATUS Qr (RECENT)")[-1], "a OK STATUS completed")
 
     def test_rev1_new_message_is_recent_in_the_session(self):
         m = self.make_box("Qn", 1)
         c = self.raw(enable=None)
-        out = self.tagged(c, "s EXAMINE Qn")
+        out = c.tagged("s EXAMINE Qn")
         self.assertIn("* 0 RECENT", out)  # the appending session's SELECT took it
         self.assertEqual(m.append("Qn", None, None, MSG.format(n=2).encode())[0], "OK")
-        self.assertEqual(self.tagged(c, "a NOOP"),
+        self.assertEqual(c.tagged("a NOOP"),
                          ["* 2 EXISTS", "* 1 RECENT", "a OK NOOP completed"])
-        self.assertEqual(self.tagged(c, "b SEARCH RECENT"), ["* SEARCH 2", "b OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "c SEARCH NEW"), ["* SEARCH 2", "c OK SEARCH completed"])
+        self.assertEqual(c.tagged("b SEARCH RECENT"), ["* SEARCH 2", "b OK SEARCH completed"])
+        self.assertEqual(c.tagged("c SEARCH NEW"), ["* SEARCH 2", "c OK SEARCH completed"])
 
 
 if __name__ == "__main__":

@@ -43,17 +43,6 @@ class ImapRev2Test(unittest.TestCase):
         self.assertTrue(c.cmd(f'l LOGIN {USER} "{PASS}"').startswith("l OK "))
         return c
 
-    def tagged(self, c, text):
-        """Sends 'tag rest' and returns the lines up to and including the tagged reply."""
-        tag = text.split(" ", 1)[0]
-        c.send(text + "\r\n")
-        out = []
-        while True:
-            line = c.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
-
     def make_box(self, name, n):
         m = self.imap()
         self.assertEqual(m.create(name)[0], "OK")
@@ -75,46 +64,46 @@ class ImapRev2Test(unittest.TestCase):
         m.select("Rv")
         self.assertEqual(m.store("2", "+FLAGS", r"(\Seen)")[0], "OK")
         c = self.raw()
-        self.assertEqual(self.tagged(c, "b ENABLE IMAP4rev2 CONDSTORE"),
+        self.assertEqual(c.tagged("b ENABLE IMAP4rev2 CONDSTORE"),
                          ["* ENABLED CONDSTORE IMAP4rev2", "b OK ENABLE completed"])
-        self.assertEqual(self.tagged(c, "c ENABLE IMAP4rev2"), ["* ENABLED", "c OK ENABLE completed"])
+        self.assertEqual(c.tagged("c ENABLE IMAP4rev2"), ["* ENABLED", "c OK ENABLE completed"])
         # UTF-8 mailbox names both ways; a rev1 session sees modified UTF-7
-        self.assertEqual(self.tagged(c, 'd CREATE "Rv/Ünï"'), ["d OK CREATE completed"])
-        self.assertEqual(self.tagged(c, 'e LIST "" "Rv/*"'),
+        self.assertEqual(c.tagged('d CREATE "Rv/Ünï"'), ["d OK CREATE completed"])
+        self.assertEqual(c.tagged('e LIST "" "Rv/*"'),
                          ['* LIST (\\HasNoChildren) "/" "Rv/Ünï"', "e OK LIST completed"])
         self.assertEqual(m.list('""', '"Rv/*"')[1], [b'(\\HasNoChildren) "/" "Rv/&ANw-n&AO8-"'])
         # SELECT: no RECENT, no UNSEEN; a LIST with the name
-        out = self.tagged(c, "f SELECT Rv")
+        out = c.tagged("f SELECT Rv")
         self.assertIn('* LIST () "/" "Rv"', out)
         self.assertIn("* 3 EXISTS", out)
         self.assertFalse([x for x in out if "RECENT" in x or "UNSEEN" in x], out)
         self.assertEqual(out[-1], "f OK [READ-WRITE] SELECT completed")
         # every SEARCH answers ESEARCH
-        self.assertEqual(self.tagged(c, "g SEARCH UNSEEN"),
+        self.assertEqual(c.tagged("g SEARCH UNSEEN"),
                          ['* ESEARCH (TAG "g") ALL 1,3', "g OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "h UID SEARCH SEEN"),
+        self.assertEqual(c.tagged("h UID SEARCH SEEN"),
                          ['* ESEARCH (TAG "h") UID ALL 2', "h OK UID SEARCH completed"])
-        self.assertEqual(self.tagged(c, "i SEARCH KEYWORD none"),
+        self.assertEqual(c.tagged("i SEARCH KEYWORD none"),
                          ['* ESEARCH (TAG "i")', "i OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "j SEARCH RETURN (COUNT) ALL"),
+        self.assertEqual(c.tagged("j SEARCH RETURN (COUNT) ALL"),
                          ['* ESEARCH (TAG "j") COUNT 3', "j OK SEARCH completed"])
         # \Recent stays for IMAP4rev1 sessions: a rev2 SELECT did not take it
-        self.assertEqual(self.tagged(c, "k SELECT \"Rv/Ünï\"")[0], "* OK [CLOSED] Previous mailbox closed")
+        self.assertEqual(c.tagged("k SELECT \"Rv/Ünï\"")[0], "* OK [CLOSED] Previous mailbox closed")
         m2 = self.imap()
         self.assertEqual(m2.create("Rv2")[0], "OK")
         self.assertEqual(m2.append("Rv2", None, None, MSG.format(n=1).encode())[0], "OK")
-        self.tagged(c, "l SELECT Rv2")
+        c.tagged("l SELECT Rv2")
         m2.select("Rv2")
         self.assertEqual(m2.untagged_responses.get("RECENT"), [b"1"])
 
     def test_rev1_session_keeps_rev1_forms(self):
         self.make_box("Rv1", 2)
         c = self.raw()
-        out = self.tagged(c, "a SELECT Rv1")
+        out = c.tagged("a SELECT Rv1")
         self.assertIn("* 2 RECENT", out)
         self.assertIn("* OK [UNSEEN 1] First unseen", out)
         self.assertFalse([x for x in out if x.startswith("* LIST")], out)
-        self.assertEqual(self.tagged(c, "b SEARCH ALL"), ["* SEARCH 1 2", "b OK SEARCH completed"])
+        self.assertEqual(c.tagged("b SEARCH ALL"), ["* SEARCH 1 2", "b OK SEARCH completed"])
 
     # ------------------------------------------------------------ ESEARCH
     def test_esearch_return_options(self):
@@ -124,40 +113,40 @@ class ImapRev2Test(unittest.TestCase):
         self.assertEqual(m.uid("STORE", "6", "+FLAGS", r"(\Deleted)")[0], "OK")
         self.assertEqual(m.expunge()[0], "OK")  # uids 1..5 left
         c = self.raw()
-        self.tagged(c, "s SELECT Es")
-        self.assertEqual(self.tagged(c, "a SEARCH RETURN (MIN MAX COUNT) SEEN"),
+        c.tagged("s SELECT Es")
+        self.assertEqual(c.tagged("a SEARCH RETURN (MIN MAX COUNT) SEEN"),
                          ['* ESEARCH (TAG "a") MIN 2 MAX 5 COUNT 3', "a OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "b SEARCH RETURN (ALL) SEEN"),
+        self.assertEqual(c.tagged("b SEARCH RETURN (ALL) SEEN"),
                          ['* ESEARCH (TAG "b") ALL 2,4:5', "b OK SEARCH completed"])
         # an empty RETURN list means ALL
-        self.assertEqual(self.tagged(c, "c UID SEARCH RETURN () ALL"),
+        self.assertEqual(c.tagged("c UID SEARCH RETURN () ALL"),
                          ['* ESEARCH (TAG "c") UID ALL 1:5', "c OK UID SEARCH completed"])
-        self.assertEqual(self.tagged(c, "d UID SEARCH RETURN (COUNT MIN) UNSEEN"),
+        self.assertEqual(c.tagged("d UID SEARCH RETURN (COUNT MIN) UNSEEN"),
                          ['* ESEARCH (TAG "d") UID MIN 1 COUNT 2', "d OK UID SEARCH completed"])
         # no hits: MIN/MAX/ALL are left out, COUNT is 0
-        self.assertEqual(self.tagged(c, "e SEARCH RETURN (MIN MAX ALL COUNT) KEYWORD nope"),
+        self.assertEqual(c.tagged("e SEARCH RETURN (MIN MAX ALL COUNT) KEYWORD nope"),
                          ['* ESEARCH (TAG "e") COUNT 0', "e OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "f SEARCH RETURN (MIN) KEYWORD nope"),
+        self.assertEqual(c.tagged("f SEARCH RETURN (MIN) KEYWORD nope"),
                          ['* ESEARCH (TAG "f")', "f OK SEARCH completed"])
         # RETURN then CHARSET, and a text key
-        self.assertEqual(self.tagged(c, "g SEARCH RETURN (ALL) CHARSET UTF-8 SUBJECT s3"),
+        self.assertEqual(c.tagged("g SEARCH RETURN (ALL) CHARSET UTF-8 SUBJECT s3"),
                          ['* ESEARCH (TAG "g") ALL 3', "g OK SEARCH completed"])
         # plain SEARCH keeps the RFC 3501 form
-        self.assertEqual(self.tagged(c, "h SEARCH SEEN"), ["* SEARCH 2 4 5", "h OK SEARCH completed"])
+        self.assertEqual(c.tagged("h SEARCH SEEN"), ["* SEARCH 2 4 5", "h OK SEARCH completed"])
         # bad RETURN options
-        self.assertEqual(self.tagged(c, "i SEARCH RETURN (PARTIAL) ALL"),
+        self.assertEqual(c.tagged("i SEARCH RETURN (PARTIAL) ALL"),
                          ["i BAD RETURN takes a list of MIN MAX COUNT ALL SAVE"])
-        self.assertEqual(self.tagged(c, "j SEARCH RETURN MIN ALL"),
+        self.assertEqual(c.tagged("j SEARCH RETURN MIN ALL"),
                          ["j BAD RETURN takes a list of MIN MAX COUNT ALL SAVE"])
-        self.assertEqual(self.tagged(c, "k SEARCH RETURN (COUNT)"), ["k BAD SEARCH needs keys"])
+        self.assertEqual(c.tagged("k SEARCH RETURN (COUNT)"), ["k BAD SEARCH needs keys"])
 
     def test_esearch_modseq(self):
         self.make_box("EsMod", 3)
         c = self.raw()
-        out = self.tagged(c, "s SELECT EsMod")
+        out = c.tagged("s SELECT EsMod")
         hms = [x for x in out if "HIGHESTMODSEQ" in x][0]
         high = int(hms.split("HIGHESTMODSEQ ")[1].split("]")[0])
-        out = self.tagged(c, "a SEARCH RETURN (COUNT) MODSEQ 1")
+        out = c.tagged("a SEARCH RETURN (COUNT) MODSEQ 1")
         self.assertEqual(out, [f'* ESEARCH (TAG "a") COUNT 3 MODSEQ {high}', "a OK SEARCH completed"])
 
     # ------------------------------------------------------------ SEARCHRES
@@ -166,59 +155,59 @@ class ImapRev2Test(unittest.TestCase):
         m.select("Res")
         self.assertEqual(m.store("2:3,5", "+FLAGS", r"(\Seen)")[0], "OK")
         c = self.raw()
-        self.tagged(c, "s SELECT Res")
+        c.tagged("s SELECT Res")
         # "$" before any SAVE is the empty set
-        self.assertEqual(self.tagged(c, "a FETCH $ UID"), ["a OK FETCH completed"])
+        self.assertEqual(c.tagged("a FETCH $ UID"), ["a OK FETCH completed"])
         # SAVE alone: no ESEARCH response
-        self.assertEqual(self.tagged(c, "b SEARCH RETURN (SAVE) SEEN"), ["b OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "c FETCH $ UID"),
+        self.assertEqual(c.tagged("b SEARCH RETURN (SAVE) SEEN"), ["b OK SEARCH completed"])
+        self.assertEqual(c.tagged("c FETCH $ UID"),
                          ["* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)", "* 5 FETCH (UID 5)",
                           "c OK FETCH completed"])
-        self.assertEqual(self.tagged(c, "d UID SEARCH UID $"), ["* SEARCH 2 3 5",
+        self.assertEqual(c.tagged("d UID SEARCH UID $"), ["* SEARCH 2 3 5",
                                                                  "d OK UID SEARCH completed"])
         # "$" in the SAVE search itself is the previous result
-        self.assertEqual(self.tagged(c, "e SEARCH RETURN (SAVE COUNT) OR $ 1"),
+        self.assertEqual(c.tagged("e SEARCH RETURN (SAVE COUNT) OR $ 1"),
                          ['* ESEARCH (TAG "e") COUNT 4', "e OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "f SEARCH $"), ["* SEARCH 1 2 3 5", "f OK SEARCH completed"])
+        self.assertEqual(c.tagged("f SEARCH $"), ["* SEARCH 1 2 3 5", "f OK SEARCH completed"])
         # MIN/MAX without ALL/COUNT save only those
-        self.assertEqual(self.tagged(c, "g UID SEARCH RETURN (SAVE MIN MAX) UNSEEN"),
+        self.assertEqual(c.tagged("g UID SEARCH RETURN (SAVE MIN MAX) UNSEEN"),
                          ['* ESEARCH (TAG "g") UID MIN 1 MAX 6', "g OK UID SEARCH completed"])
-        self.assertEqual(self.tagged(c, "h STORE $ +FLAGS.SILENT (\\Flagged)"),
+        self.assertEqual(c.tagged("h STORE $ +FLAGS.SILENT (\\Flagged)"),
                          ["h OK STORE completed"])
-        self.assertEqual(self.tagged(c, "i SEARCH FLAGGED"), ["* SEARCH 1 6", "i OK SEARCH completed"])
+        self.assertEqual(c.tagged("i SEARCH FLAGGED"), ["* SEARCH 1 6", "i OK SEARCH completed"])
         # an expunged message leaves "$"
-        self.assertEqual(self.tagged(c, "j SEARCH RETURN (SAVE) 3:4"), ["j OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, "k UID STORE 3 +FLAGS.SILENT (\\Deleted)"),
+        self.assertEqual(c.tagged("j SEARCH RETURN (SAVE) 3:4"), ["j OK SEARCH completed"])
+        self.assertEqual(c.tagged("k UID STORE 3 +FLAGS.SILENT (\\Deleted)"),
                          ["k OK UID STORE completed"])
-        self.assertEqual(self.tagged(c, "l EXPUNGE"), ["* 3 EXPUNGE", "l OK EXPUNGE completed"])
-        self.assertEqual(self.tagged(c, "m UID SEARCH $"), ["* SEARCH 4", "m OK UID SEARCH completed"])
+        self.assertEqual(c.tagged("l EXPUNGE"), ["* 3 EXPUNGE", "l OK EXPUNGE completed"])
+        self.assertEqual(c.tagged("m UID SEARCH $"), ["* SEARCH 4", "m OK UID SEARCH completed"])
         # a failed SAVE search empties it
-        self.assertEqual(self.tagged(c, "n SEARCH RETURN (SAVE) BOGUS"),
+        self.assertEqual(c.tagged("n SEARCH RETURN (SAVE) BOGUS"),
                          ["n BAD Missing or invalid search argument"])
-        self.assertEqual(self.tagged(c, "o SEARCH $"), ["* SEARCH", "o OK SEARCH completed"])
+        self.assertEqual(c.tagged("o SEARCH $"), ["* SEARCH", "o OK SEARCH completed"])
         # SELECT forgets it
-        self.tagged(c, "p SEARCH RETURN (SAVE) ALL")
-        self.assertTrue(self.tagged(c, "q SELECT Res")[-1].startswith("q OK"))
-        self.assertEqual(self.tagged(c, "r SEARCH $"), ["* SEARCH", "r OK SEARCH completed"])
+        c.tagged("p SEARCH RETURN (SAVE) ALL")
+        self.assertTrue(c.tagged("q SELECT Res")[-1].startswith("q OK"))
+        self.assertEqual(c.tagged("r SEARCH $"), ["* SEARCH", "r OK SEARCH completed"])
 
     # ------------------------------------------------------------ [CLOSED]
     def test_closed_on_reselect(self):
         self.make_box("Cl1", 1)
         self.make_box("Cl2", 2)
         c = self.raw()
-        first = self.tagged(c, "a SELECT Cl1")
+        first = c.tagged("a SELECT Cl1")
         self.assertFalse(any("[CLOSED]" in x for x in first))
-        second = self.tagged(c, "b EXAMINE Cl2")
+        second = c.tagged("b EXAMINE Cl2")
         self.assertEqual(second[0], "* OK [CLOSED] Previous mailbox closed")
         self.assertIn("* 2 EXISTS", second)
         self.assertEqual(second[-1], "b OK [READ-ONLY] EXAMINE completed")
         # a failed SELECT also closes the old mailbox: [CLOSED], then NO, then nothing selected
-        third = self.tagged(c, "c SELECT NoSuchBox")
+        third = c.tagged("c SELECT NoSuchBox")
         self.assertEqual(third, ["* OK [CLOSED] Previous mailbox closed",
                                  "c NO [NONEXISTENT] No such mailbox"])
-        self.assertEqual(self.tagged(c, "d FETCH 1 FLAGS"), ["d BAD Command not valid in this state"])
+        self.assertEqual(c.tagged("d FETCH 1 FLAGS"), ["d BAD Command not valid in this state"])
         # selecting from the authenticated state: no [CLOSED]
-        fourth = self.tagged(c, "e SELECT Cl1")
+        fourth = c.tagged("e SELECT Cl1")
         self.assertFalse(any("[CLOSED]" in x for x in fourth))
 
     # ------------------------------------------------------------ LIST-STATUS
@@ -228,7 +217,7 @@ class ImapRev2Test(unittest.TestCase):
         self.assertEqual(m.store("1", "+FLAGS", r"(\Seen)")[0], "OK")
         self.assertEqual(m.create("LsTree/Leaf")[0], "OK")
         c = self.raw()
-        out = self.tagged(c, 'a LIST "" "Ls*" RETURN (STATUS (MESSAGES UNSEEN))')
+        out = c.tagged('a LIST "" "Ls*" RETURN (STATUS (MESSAGES UNSEEN))')
         self.assertEqual(out, ['* LIST (\\HasNoChildren) "/" "Ls"',
                                '* STATUS "Ls" (MESSAGES 3 UNSEEN 2)',
                                '* LIST (\\HasChildren) "/" "LsTree"',
@@ -236,12 +225,12 @@ class ImapRev2Test(unittest.TestCase):
                                '* LIST (\\HasNoChildren) "/" "LsTree/Leaf"',
                                '* STATUS "LsTree/Leaf" (MESSAGES 0 UNSEEN 0)',
                                "a OK LIST completed"])
-        out = self.tagged(c, 'b LIST "" Ls RETURN (CHILDREN STATUS (UIDNEXT SIZE) SPECIAL-USE)')
+        out = c.tagged('b LIST "" Ls RETURN (CHILDREN STATUS (UIDNEXT SIZE) SPECIAL-USE)')
         self.assertEqual(out[0], '* LIST (\\HasNoChildren) "/" "Ls"')
         self.assertRegex(out[1], r'^\* STATUS "Ls" \(UIDNEXT 4 SIZE \d+\)$')
         self.assertEqual(out[2], "b OK LIST completed")
         # RETURN without STATUS is the plain listing
-        self.assertEqual(self.tagged(c, 'c LIST "" Ls RETURN ()'),
+        self.assertEqual(c.tagged('c LIST "" Ls RETURN ()'),
                          ['* LIST (\\HasNoChildren) "/" "Ls"', "c OK LIST completed"])
         # imaplib sees the STATUS responses too
         typ, data = m.list('""', '"Ls" RETURN (STATUS (MESSAGES))')
@@ -253,15 +242,15 @@ class ImapRev2Test(unittest.TestCase):
         self.assertEqual(m.create("Gone/Kid")[0], "OK")
         self.assertEqual(m.delete("Gone")[0], "OK")  # a parent deleted under its child
         c = self.raw()
-        out = self.tagged(c, 'a LIST "" "Gone%" RETURN (STATUS (MESSAGES))')
+        out = c.tagged('a LIST "" "Gone%" RETURN (STATUS (MESSAGES))')
         self.assertEqual(out, ['* LIST (\\Noselect \\HasChildren) "/" "Gone"', "a OK LIST completed"])
         for bad in ('b LIST "" * RETURN (STATUS (BOGUS))', 'b LIST "" * RETURN (STATUS ())',
                     'b LIST "" * RETURN (STATUS)', 'b LIST "" * RETURN (BOGUS)',
                     'b LIST "" * RETURN STATUS', 'b LIST "" * FOO (STATUS (MESSAGES))',
                     'b LIST "" * RETURN (STATUS (MESSAGES) STATUS (UNSEEN))'):
-            self.assertEqual(self.tagged(c, bad),
+            self.assertEqual(c.tagged(bad),
                              [LIST_BAD.replace("t", "b", 1)], bad)
-        self.assertEqual(self.tagged(c, 'c LSUB "" * RETURN (STATUS (MESSAGES))'),
+        self.assertEqual(c.tagged('c LSUB "" * RETURN (STATUS (MESSAGES))'),
                          ["c BAD LSUB reference pattern"])
 
     # ------------------------------------------------------------ LIST-EXTENDED
@@ -274,36 +263,36 @@ class ImapRev2Test(unittest.TestCase):
             self.assertEqual(m.subscribe(name)[0], "OK")
         self.assertEqual(m.delete("LxC")[0], "OK")  # its subscription stays: \NonExistent
         c = self.raw()
-        self.assertEqual(self.tagged(c, 'a LIST (SUBSCRIBED) "" "Lx*"'),
+        self.assertEqual(c.tagged('a LIST (SUBSCRIBED) "" "Lx*"'),
                          ['* LIST (\\HasNoChildren \\Subscribed) "/" "LxA/Sub"',
                           '* LIST (\\HasNoChildren \\Subscribed) "/" "LxB"',
                           '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "LxC"',
                           "a OK LIST completed"])
         # RECURSIVEMATCH: the unsubscribed parent of a subscribed child, with CHILDINFO
-        self.assertEqual(self.tagged(c, 'b LIST (SUBSCRIBED RECURSIVEMATCH REMOTE) "" "Lx%"'),
+        self.assertEqual(c.tagged('b LIST (SUBSCRIBED RECURSIVEMATCH REMOTE) "" "Lx%"'),
                          ['* LIST (\\HasChildren) "/" "LxA" ("CHILDINFO" ("SUBSCRIBED"))',
                           '* LIST (\\HasNoChildren \\Subscribed) "/" "LxB"',
                           '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "LxC"',
                           "b OK LIST completed"])
         # without RECURSIVEMATCH the parent is not listed
-        self.assertEqual(self.tagged(c, 'c LIST (SUBSCRIBED) "" "LxA"'), ["c OK LIST completed"])
+        self.assertEqual(c.tagged('c LIST (SUBSCRIBED) "" "LxA"'), ["c OK LIST completed"])
         # several patterns, RETURN (SUBSCRIBED) marks without selecting
-        self.assertEqual(self.tagged(c, 'd LIST "" ("LxB" "LxA" "Nope*") RETURN (SUBSCRIBED)'),
+        self.assertEqual(c.tagged('d LIST "" ("LxB" "LxA" "Nope*") RETURN (SUBSCRIBED)'),
                          ['* LIST (\\HasChildren) "/" "LxA"',
                           '* LIST (\\HasNoChildren \\Subscribed) "/" "LxB"',
                           "d OK LIST completed"])
         # SPECIAL-USE selection (RFC 6154)
-        self.assertEqual(self.tagged(c, 'e LIST (SPECIAL-USE) "" "Lx*"'),
+        self.assertEqual(c.tagged('e LIST (SPECIAL-USE) "" "Lx*"'),
                          ['* LIST (\\HasNoChildren \\Archive) "/" "LxArch"',
                           "e OK LIST completed"])
         # REMOTE alone changes nothing; () is an empty selection
-        self.assertEqual(self.tagged(c, 'f LIST (REMOTE) "" LxB'),
+        self.assertEqual(c.tagged('f LIST (REMOTE) "" LxB'),
                          ['* LIST (\\HasNoChildren) "/" "LxB"', "f OK LIST completed"])
-        self.assertEqual(self.tagged(c, 'g LIST () "" LxB RETURN (STATUS (MESSAGES))'),
+        self.assertEqual(c.tagged('g LIST () "" LxB RETURN (STATUS (MESSAGES))'),
                          ['* LIST (\\HasNoChildren) "/" "LxB"', '* STATUS "LxB" (MESSAGES 0)',
                           "g OK LIST completed"])
         # "" as the only pattern of an extended LIST lists nothing (no delimiter reply)
-        self.assertEqual(self.tagged(c, 'h LIST () "" ""'), ["h OK LIST completed"])
+        self.assertEqual(c.tagged('h LIST () "" ""'), ["h OK LIST completed"])
 
     def test_list_extended_bad(self):
         c = self.raw()
@@ -311,7 +300,7 @@ class ImapRev2Test(unittest.TestCase):
         for bad in ('b LIST (RECURSIVEMATCH) "" *', 'b LIST (BOGUS) "" *', 'b LIST "" ()',
                     'b LIST (SUBSCRIBED) ""', 'b LIST "" (a (b))', f'b LIST "" ({many})',
                     'b LIST (SUBSCRIBED', 'b LIST "" * RETURN (SUBSCRIBED) extra'):
-            out = self.tagged(c, bad)
+            out = c.tagged(bad)
             self.assertTrue(out[-1].startswith("b BAD "), (bad, out))
         m = self.imap()
         self.assertIn("LIST-EXTENDED", m.capabilities)
@@ -349,14 +338,14 @@ class ImapRev2Test(unittest.TestCase):
         self.assertEqual(m.fetch("1", "FLAGS")[1][0], b"1 (FLAGS ())")  # PEEK and SIZE: not \Seen
         # an unknown Content-Transfer-Encoding: NO [UNKNOWN-CTE], nothing sent
         c = self.raw()
-        self.tagged(c, "s SELECT Bin")
-        self.assertEqual(self.tagged(c, "a FETCH 1 (BINARY[3])"),
+        c.tagged("s SELECT Bin")
+        self.assertEqual(c.tagged("a FETCH 1 (BINARY[3])"),
                          ["a NO [UNKNOWN-CTE] Cannot decode a section's transfer encoding"])
         for bad in ("b FETCH 1 BINARY[HEADER]", "b FETCH 1 BINARY[1.MIME]",
                     "b FETCH 1 BINARY.SIZE[1]<0.5>", "b FETCH 1 BINARY.FOO[1]", "b FETCH 1 BINARY"):
-            self.assertEqual(self.tagged(c, bad), ["b BAD Invalid FETCH items"], bad)
+            self.assertEqual(c.tagged(bad), ["b BAD Invalid FETCH items"], bad)
         # BINARY (not PEEK) sets \Seen
-        out = self.tagged(c, "d FETCH 1 (BINARY[1])")
+        out = c.tagged("d FETCH 1 (BINARY[1])")
         self.assertIn("FLAGS (\\Seen)", out[0])
         self.assertEqual(out[-1], "d OK FETCH completed")
 
@@ -404,7 +393,7 @@ class ImapRev2Test(unittest.TestCase):
     # ------------------------------------------------------------ IDLE and SMTP
     def test_idle_woken_by_smtp_delivery(self):
         c = self.raw()
-        out = self.tagged(c, "s SELECT INBOX")
+        out = c.tagged("s SELECT INBOX")
         exists = int([x for x in out if x.endswith(" EXISTS")][0].split()[1])
         self.assertEqual(c.cmd("i IDLE"), "+ idling")
         with smtplib.SMTP("127.0.0.1", self.d.ports["mx"], timeout=10) as s:
@@ -416,7 +405,7 @@ class ImapRev2Test(unittest.TestCase):
         self.assertEqual(c.line(), f"* {exists + 1} EXISTS")
         self.assertEqual(c.line(), "* 1 RECENT")  # IMAP4rev1: RECENT comes with EXISTS
         self.assertEqual(c.cmd("DONE"), "i OK IDLE terminated")
-        out = self.tagged(c, f"f FETCH {exists + 1} (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        out = c.tagged(f"f FETCH {exists + 1} (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         self.assertEqual(out[1], "Subject: via smtp")
 
 

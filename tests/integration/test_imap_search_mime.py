@@ -106,16 +106,6 @@ class ImapSearchMimeTest(unittest.TestCase):
         self.assertTrue(c.cmd(f'l LOGIN {USER} "{PASS}"').startswith("l OK "))
         return c
 
-    def tagged(self, c, text):
-        tag = text.split(" ", 1)[0]
-        c.send(text + "\r\n")
-        out = []
-        while True:
-            line = c.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
-
     def search(self, m, *criteria, literal=None):
         """SEARCH [CHARSET UTF-8 ...] -> the list of numbers."""
         if literal is not None:
@@ -186,10 +176,10 @@ class ImapSearchMimeTest(unittest.TestCase):
 
     def test_esearch_of_text_keys(self):
         c = self.raw()
-        self.assertEqual(self.tagged(c, "s SELECT INBOX")[-1][:4], "s OK")
-        out = self.tagged(c, "e SEARCH RETURN (MIN MAX COUNT ALL) BODY zebra")
+        self.assertEqual(c.tagged("s SELECT INBOX")[-1][:4], "s OK")
+        out = c.tagged("e SEARCH RETURN (MIN MAX COUNT ALL) BODY zebra")
         self.assertEqual(out[0], '* ESEARCH (TAG "e") MIN 1 MAX 4 COUNT 2 ALL 1,4')
-        out = self.tagged(c, "f UID SEARCH RETURN (COUNT) TEXT nomatchanywhere")
+        out = c.tagged("f UID SEARCH RETURN (COUNT) TEXT nomatchanywhere")
         self.assertEqual(out[0], '* ESEARCH (TAG "f") UID COUNT 0')
 
     # ------------------------------------------------------------ a big result, streamed
@@ -202,7 +192,7 @@ class ImapSearchMimeTest(unittest.TestCase):
                         b"Subject: m%d\n\nx\n\n" % k)
         self.d.ctl("import", USER, "mbox", path, "--mailbox", "Big")
         c = self.raw()
-        self.assertEqual(self.tagged(c, "s EXAMINE Big")[-1][:4], "s OK")
+        self.assertEqual(c.tagged("s EXAMINE Big")[-1][:4], "s OK")
         # "* SEARCH 1 .. 200000" is 1.3 MB: more than the host's 1 MiB output limit, so it
         # only arrives whole when streamed; a command pipelined behind it waits for it
         c.send("a SEARCH ALL\r\nb NOOP\r\n")
@@ -222,26 +212,26 @@ class ImapSearchMimeTest(unittest.TestCase):
                 j += 1
             runs.append(str(hits[k]) if j == k else f"{hits[k]}:{hits[j]}")
             k = j + 1
-        out = self.tagged(c, "e SEARCH RETURN (ALL COUNT) NOT SUBJECT 0")
+        out = c.tagged("e SEARCH RETURN (ALL COUNT) NOT SUBJECT 0")
         self.assertEqual(out[0], f'* ESEARCH (TAG "e") COUNT {len(hits)} ALL ' + ",".join(runs))
         self.assertEqual(out[-1], "e OK SEARCH completed")
 
     # ------------------------------------------------------------ UTF8=ACCEPT
     def test_utf8_accept(self):
         c = self.raw()
-        caps = self.tagged(c, "c CAPABILITY")[0].split()
+        caps = c.tagged("c CAPABILITY")[0].split()
         self.assertIn("UTF8=ACCEPT", caps)
         # before ENABLE: the UTF8 APPEND form is refused
         c.send("a0 APPEND INBOX UTF8 (~{6}\r\n")
         self.assertEqual(c.line(), "+ OK")
         c.send("hi\r\n\r\n)\r\n")
         self.assertEqual(c.line(), "a0 NO APPEND UTF8 needs ENABLE UTF8=ACCEPT")
-        self.assertEqual(self.tagged(c, "e ENABLE UTF8=ACCEPT"),
+        self.assertEqual(c.tagged("e ENABLE UTF8=ACCEPT"),
                          ["* ENABLED UTF8=ACCEPT", "e OK ENABLE completed"])
-        self.assertEqual(self.tagged(c, "e2 ENABLE UTF8=ACCEPT"), ["* ENABLED", "e2 OK ENABLE completed"])
+        self.assertEqual(c.tagged("e2 ENABLE UTF8=ACCEPT"), ["* ENABLED", "e2 OK ENABLE completed"])
         name = "Prüfung/Übersicht €"
-        self.assertEqual(self.tagged(c, f'k CREATE "{name}"')[-1], "k OK CREATE completed")
-        lines = self.tagged(c, 'l LIST "" "Pr*"')
+        self.assertEqual(c.tagged(f'k CREATE "{name}"')[-1], "k OK CREATE completed")
+        lines = c.tagged('l LIST "" "Pr*"')
         self.assertIn(f'* LIST (\\HasNoChildren) "/" "{name}"', lines)
         self.assertEqual(lines[-1], "l OK LIST completed")
         # invalid UTF-8 in a quoted string: BAD (RFC 6855 3)
@@ -253,7 +243,7 @@ class ImapSearchMimeTest(unittest.TestCase):
         self.assertEqual(c.line(), "+ OK")
         c.send(body + b")\r\n")
         self.assertTrue(c.line().startswith("a OK [APPENDUID "))
-        self.assertEqual(self.tagged(c, f's SELECT "{name}"')[-1][:4], "s OK")
+        self.assertEqual(c.tagged(f's SELECT "{name}"')[-1][:4], "s OK")
         c.send("f FETCH 1 BODY.PEEK[]\r\n")
         self.assertEqual(c.line(), f"* 1 FETCH (BODY[] {{{len(body)}}}")
         got = b""
@@ -266,10 +256,10 @@ class ImapSearchMimeTest(unittest.TestCase):
         self.assertEqual(c.line(), ")")
         self.assertEqual(c.line(), "f OK FETCH completed")
         # SEARCH: UTF-8 quoted strings; CHARSET is BAD after ENABLE UTF8=ACCEPT
-        self.assertEqual(self.tagged(c, 'q SEARCH BODY "ÜBERRASCHUNG"'),
+        self.assertEqual(c.tagged('q SEARCH BODY "ÜBERRASCHUNG"'),
                          ["* SEARCH 1", "q OK SEARCH completed"])
-        self.assertEqual(self.tagged(c, 'q2 SEARCH SUBJECT "grüße"')[0], "* SEARCH 1")
-        self.assertTrue(self.tagged(c, 'r SEARCH CHARSET UTF-8 BODY "x"')[0].startswith("r BAD "))
+        self.assertEqual(c.tagged('q2 SEARCH SUBJECT "grüße"')[0], "* SEARCH 1")
+        self.assertTrue(c.tagged('r SEARCH CHARSET UTF-8 BODY "x"')[0].startswith("r BAD "))
         # a rev1 session sees the name in modified UTF-7, and can select it that way
         m = self.imap(mailbox=None)
         typ, dat = m.list('""', "Pr*")

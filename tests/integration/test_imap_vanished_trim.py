@@ -35,18 +35,8 @@ class VanishedTrimTest(unittest.TestCase):
         self.addCleanup(c.close)
         self.assertTrue(c.line().startswith("* OK "))
         self.assertTrue(c.cmd(f'l LOGIN {USER} "{PASS}"').startswith("l OK "))
-        self.assertEqual(self.tagged(c, "e ENABLE QRESYNC")[-1], "e OK ENABLE completed")
+        self.assertEqual(c.tagged("e ENABLE QRESYNC")[-1], "e OK ENABLE completed")
         return c
-
-    def tagged(self, c, text):
-        tag = text.split(" ", 1)[0]
-        c.send(text + "\r\n")
-        out = []
-        while True:
-            line = c.line()
-            out.append(line)
-            if line.startswith(tag + " "):
-                return out
 
     @staticmethod
     def uids(lines, prefix="* VANISHED (EARLIER) "):
@@ -59,7 +49,7 @@ class VanishedTrimTest(unittest.TestCase):
         return got
 
     def state(self, c, box):
-        out = self.tagged(c, f"s SELECT {box}")
+        out = c.tagged(f"s SELECT {box}")
         self.assertTrue(out[-1].startswith("s OK"), out)
         text = "\n".join(out)
         return (int(re.search(r"UIDVALIDITY (\d+)", text).group(1)),
@@ -84,25 +74,23 @@ class VanishedTrimTest(unittest.TestCase):
                 body = MSG.format(n=n).encode()
                 parts.append(b" {%d+}\r\n" % len(body) + body)
             c.send(b"a APPEND " + box.encode() + b"".join(parts) + b"\r\n")
-            line = c.line()
-            while not line.startswith("a "):
-                line = c.line()
+            line = c.until_tagged("a")[-1]
             self.assertTrue(line.startswith("a OK [APPENDUID "), line)
 
     def test_client_older_than_the_kept_records_learns_every_expunge(self):
         self.fill("Old")
         c = self.raw()
         uidvalidity, modseq = self.state(c, "Old")
-        self.tagged(c, "u UNSELECT")
+        c.tagged("u UNSELECT")
         # 120 expunges: past KEEP records, so the oldest were dropped
         self.expunge("Old", "1:120")
         log = self.d.read_log()
         self.assertIn("event=store_vanished_trim", log)
-        out = self.tagged(c, f"q SELECT Old (QRESYNC ({uidvalidity} {modseq} 1:{N}))")
+        out = c.tagged(f"q SELECT Old (QRESYNC ({uidvalidity} {modseq} 1:{N}))")
         self.assertTrue(out[-1].startswith("q OK"), out)
         self.assertEqual(self.uids(out), set(range(1, 121)))
         self.assertIn(f"* {N - 120} EXISTS", out)
-        out = self.tagged(c, f"f UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)")
+        out = c.tagged(f"f UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)")
         self.assertTrue(out[-1].startswith("f OK"), out)
         self.assertEqual(self.uids(out), set(range(1, 121)))
 
@@ -111,9 +99,9 @@ class VanishedTrimTest(unittest.TestCase):
         self.expunge("Recent", "1:110")  # drops records down to 90
         c = self.raw()
         uidvalidity, modseq = self.state(c, "Recent")
-        self.tagged(c, "u UNSELECT")
+        c.tagged("u UNSELECT")
         self.expunge("Recent", "131:135")
-        out = self.tagged(c, f"q SELECT Recent (QRESYNC ({uidvalidity} {modseq} 111:{N}))")
+        out = c.tagged(f"q SELECT Recent (QRESYNC ({uidvalidity} {modseq} 111:{N}))")
         self.assertTrue(out[-1].startswith("q OK"), out)
         self.assertEqual(self.uids(out), set(range(131, 136)))
 
