@@ -607,6 +607,19 @@ static int ib_idle(struct ib_conn *c, char *last, size_t cap)
     return ib_resp(c, tag, last, cap);
 }
 
+/* LOGOUT and close: a session counts once its LOGOUT is answered. 0, or -1 (cl->err). */
+static int ib_session_end(struct ib_client *cl, struct ib_conn *c, char *last, size_t lastlen)
+{
+    int rc = ib_cmd(c, last, lastlen, "LOGOUT");
+    if (rc != 0)
+        snprintf(cl->err, sizeof(cl->err), "logout: %s", last);
+    else
+        cl->sessions++;
+    close(c->fd);
+    c->fd = -1;
+    return rc != 0 ? -1 : 0;
+}
+
 static int ib_session(struct ib_client *cl, struct ib_conn *c, char *msg)
 {
     char last[300] = "", user[32];
@@ -646,13 +659,7 @@ static int ib_session(struct ib_client *cl, struct ib_conn *c, char *msg)
                  nuid);
         goto fail;
     }
-    if (ib_cmd(c, last, sizeof(last), "LOGOUT") != 0) {
-        snprintf(cl->err, sizeof(cl->err), "logout: %s", last);
-        goto fail;
-    }
-    close(c->fd);
-    cl->sessions++;
-    return 0;
+    return ib_session_end(cl, c, last, sizeof(last));
 fail:
     if (c->fd >= 0) close(c->fd);
     return -1;
@@ -681,13 +688,7 @@ static int ib_store_session(struct ib_client *cl, struct ib_conn *c)
                  ib_cmd(c, last, sizeof(last), "UID STORE %lu %cFLAGS (\\Flagged)", uid,
                         k % 2 ? '-' : '+'));
     }
-    if (ib_cmd(c, last, sizeof(last), "LOGOUT") != 0) {
-        snprintf(cl->err, sizeof(cl->err), "logout: %s", last);
-        goto fail;
-    }
-    close(c->fd);
-    cl->sessions++;
-    return 0;
+    return ib_session_end(cl, c, last, sizeof(last));
 fail:
     if (c->fd >= 0) close(c->fd);
     return -1;
